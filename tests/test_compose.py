@@ -1,0 +1,57 @@
+"""docker-compose.yml is checked by reading it: there is no Docker engine on the test machines."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+LONG_RUNNING = ["postgres", "redis", "crm", "actions", "rasa"]
+
+
+def test_services_use_the_pinned_images() -> None:
+    assert SERVICES["rasa"]["image"] == "rasa/rasa:3.6.21-full"
+    assert SERVICES["rasa-train"]["image"] == "rasa/rasa:3.6.21-full"
+    actions_dockerfile = (ROOT / SERVICES["actions"]["build"]["dockerfile"]).read_text()
+    assert re.search(r"^FROM rasa/rasa-sdk:3\.6\.2$", actions_dockerfile, re.M)
+    assert SERVICES["postgres"]["image"].startswith("postgres:")
+    assert SERVICES["redis"]["image"].startswith("redis:")
+    assert (ROOT / SERVICES["crm"]["build"]["dockerfile"]).exists()
+
+
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    for name in LONG_RUNNING:
+        check = SERVICES[name].get("healthcheck")
+        assert check and check.get("test"), f"{name} has no healthcheck"
+
+
+def test_dependencies_wait_for_health() -> None:
+    expected = {
+        "crm": {"postgres", "redis"},
+        "actions": {"crm", "redis"},
+        "rasa": {"actions", "redis"},
+    }
+    for name, needs in expected.items():
+        depends = SERVICES[name]["depends_on"]
+        for dependency in needs:
+            assert depends[dependency]["condition"] == "service_healthy", f"{name} → {dependency}"
+    assert SERVICES["rasa"]["depends_on"]["rasa-train"]["condition"] == "service_completed_successfully"
+
+
+def test_secrets_are_required_from_the_environment_without_defaults() -> None:
+    for secret in ["CRM_SERVICE_TOKEN", "RASA_AUTH_TOKEN", "CUSTOMER_TOKEN_SECRET", "CRM_SECRET_KEY", "POSTGRES_PASSWORD"]:
+        uses = re.findall(r"\$\{" + secret + r"([^}]*)\}", COMPOSE_TEXT)
+        assert uses, f"{secret} is not taken from the environment"
+        for suffix in uses:
+            assert suffix.startswith(":?"), f"{secret} must be required (${{{secret}:?…}}), found {suffix!r}"
+    assert ":-" not in COMPOSE_TEXT, "no variable may have a default"
+    assert "dev-" not in COMPOSE_TEXT, "development placeholders must not reach compose"
+
+
+def test_rasa_api_is_protected_and_production_mode_is_set() -> None:
+    command = SERVICES["rasa"]["command"]
+    assert "--enable-api" in command and "--auth-token" in command
+    assert SERVICES["crm"]["environment"]["KEFU_ENV"] == "production"
