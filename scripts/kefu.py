@@ -12,7 +12,6 @@ Standard library only: this runs before any virtual environment exists.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -26,7 +25,6 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("KEFU_CACHE", str(Path.home() / ".cache" / "kefu")))
@@ -81,10 +79,10 @@ def port(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise KefuError(f"{name}={raw!r} is not a port number — set it to an integer such as {default}")
+        raise KefuError(f"{name}={raw!r} is not a port number — set it to an integer such as {default}") from None
 
 
-def configure() -> Dict[str, str]:
+def configure() -> dict[str, str]:
     """Resolve the environment shared by every child process."""
     load_dotenv()
     mode = os.environ.setdefault("KEFU_ENV", "development")
@@ -135,7 +133,7 @@ def redacted(url: str) -> str:
 def find_python(version: str) -> str:
     """Locate a working interpreter for `version` (a pyenv shim that errors does not count)."""
     override = os.environ.get("KEFU_PYTHON" + version.replace(".", ""))
-    candidates: List[str] = [override] if override else []
+    candidates: list[str] = [override] if override else []
     if not override:
         found = shutil.which(f"python{version}")
         if found:
@@ -204,7 +202,7 @@ def ensure_venv(name: str) -> Path:
     return target
 
 
-def setup() -> Dict[str, Path]:
+def setup() -> dict[str, Path]:
     started = time.monotonic()
     venvs = {name: ensure_venv(name) for name in ENVIRONMENTS}
     say(f"environments up to date ({time.monotonic() - started:.1f} s)")
@@ -240,7 +238,7 @@ def rasa_config() -> Path:
     return Path(os.environ.get("KEFU_RASA_CONFIG", str(ROOT / "config.yml"))).resolve()
 
 
-def ensure_model(env: Dict[str, str]) -> Path:
+def ensure_model(env: dict[str, str]) -> Path:
     """Train the Rasa model only when config, domain, data or custom components changed."""
     config = rasa_config()
     fp = fingerprint(config)
@@ -269,14 +267,16 @@ def ensure_model(env: Dict[str, str]) -> Path:
                 out.write(line)
                 progress = line.strip()
                 # Rasa prints one line per graph node and epoch bars; show the stage, not the noise.
-                if "Starting to train component" in progress or "Epochs:" in progress[:10] or "Your Rasa model" in progress:
+                markers = ("Starting to train component", "Your Rasa model")
+                if any(m in progress for m in markers) or "Epochs:" in progress[:10]:
                     print(f"  [{time.monotonic() - started:5.0f} s] {progress[:110]}", flush=True)
         except KeyboardInterrupt:
             os.killpg(proc.pid, signal.SIGTERM)
             raise
         code = proc.wait()
     if code != 0 or not model.exists():
-        raise KefuError(f"model training failed (exit {code}; see {log}) — fix config.yml, domain.yml or data/ and run again")
+        raise KefuError(f"model training failed (exit {code}; see {log}) — "
+                        "fix config.yml, domain.yml or data/ and run again")
     (CACHE / "models").mkdir(parents=True, exist_ok=True)
     shutil.copy2(model, cached)
     say(f"model trained in {time.monotonic() - started:.0f} s → {model.relative_to(ROOT)}")
@@ -290,12 +290,12 @@ def ensure_model(env: Dict[str, str]) -> Path:
 class Child:
     name: str
     label: str
-    cmd: List[str]
+    cmd: list[str]
     port: int
     health: str
-    proc: Optional[subprocess.Popen] = None
-    log: Optional[Path] = None
-    extra: Dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    log: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 def port_free(number: int) -> bool:
@@ -308,18 +308,19 @@ def port_free(number: int) -> bool:
     return True
 
 
-def check_database(env: Dict[str, str]) -> None:
+def check_database(env: dict[str, str]) -> None:
     url = env["DATABASE_URL"]
     if url.startswith("sqlite"):
         return
-    probe = "import sys, sqlalchemy as sa; sa.create_engine(sys.argv[1], connect_args={'connect_timeout': 5}).connect().close()"
+    probe = ("import sys, sqlalchemy as sa; "
+             "sa.create_engine(sys.argv[1], connect_args={'connect_timeout': 5}).connect().close()")
     out = subprocess.run([str(ROOT / ".venvs/crm/bin/python"), "-c", probe, url], capture_output=True, text=True,
                          timeout=30, env=env)
     if out.returncode != 0:
         raise KefuError(f"cannot reach the database at {redacted(url)} — start PostgreSQL or fix DATABASE_URL")
 
 
-def check_redis(env: Dict[str, str]) -> None:
+def check_redis(env: dict[str, str]) -> None:
     url = env.get("REDIS_URL")
     if not url:
         return
@@ -345,9 +346,9 @@ def http_ok(url: str) -> bool:
 class Supervisor:
     """Starts children in their own process groups and guarantees none outlive it."""
 
-    def __init__(self, env: Dict[str, str]):
+    def __init__(self, env: dict[str, str]):
         self.env = env
-        self.children: List[Child] = []
+        self.children: list[Child] = []
         (VAR / "log").mkdir(parents=True, exist_ok=True)
         (VAR / "run").mkdir(parents=True, exist_ok=True)
 
@@ -360,7 +361,7 @@ class Supervisor:
         (VAR / "run" / f"{child.name}.pid").write_text(str(child.proc.pid))
         self.children.append(child)
 
-    def crashed(self) -> Optional[Child]:
+    def crashed(self) -> Child | None:
         for child in self.children:
             if child.proc is not None and child.proc.poll() is not None:
                 return child
@@ -408,7 +409,7 @@ def crash_message(child: Child) -> str:
             f"every other Kefu process was stopped")
 
 
-def build_children(env: Dict[str, str], model: Path) -> List[Child]:
+def build_children(env: dict[str, str], model: Path) -> list[Child]:
     crm_port, actions_port, rasa_port = int(env["CRM_PORT"]), int(env["ACTIONS_PORT"]), int(env["RASA_PORT"])
     bot, crm = ROOT / ".venvs/bot/bin", ROOT / ".venvs/crm/bin"
     endpoints = "endpoints.services.yml" if env.get("REDIS_URL") else "endpoints.yml"
@@ -427,9 +428,10 @@ def build_children(env: Dict[str, str], model: Path) -> List[Child]:
     ]
 
 
-def prepare_database(env: Dict[str, str]) -> None:
+def prepare_database(env: dict[str, str]) -> None:
     python = str(ROOT / ".venvs/crm/bin/python")
-    for step, what in (("migrate", "applying database migrations"), ("seed", "loading demo data if the database is empty")):
+    steps = (("migrate", "applying database migrations"), ("seed", "loading demo data if the database is empty"))
+    for step, what in steps:
         say(what)
         out = subprocess.run([python, "-m", "crm_backend.cli", step], cwd=ROOT, env=env, capture_output=True, text=True)
         if out.returncode != 0:
@@ -440,7 +442,7 @@ def prepare_database(env: Dict[str, str]) -> None:
             print("  " + out.stdout.strip().replace("\n", "\n  "), flush=True)
 
 
-def print_banner(env: Dict[str, str], started: float) -> None:
+def print_banner(env: dict[str, str], started: float) -> None:
     crm, rasa = env["CRM_URL"], env["RASA_URL"]
     backends = (f"PostgreSQL/DB {redacted(env['DATABASE_URL'])}" if not env["DATABASE_URL"].startswith("sqlite")
                 else f"SQLite {env['DATABASE_URL'][len('sqlite:///'):]}")
@@ -462,11 +464,13 @@ Press Ctrl-C to stop everything.
 def run() -> int:
     env = configure()
     started = time.monotonic()
-    supervisor: Optional[Supervisor] = None
+    supervisor: Supervisor | None = None
     try:
-        for name, number in (("CRM_PORT", env["CRM_PORT"]), ("ACTIONS_PORT", env["ACTIONS_PORT"]), ("RASA_PORT", env["RASA_PORT"])):
+        for name in ("CRM_PORT", "ACTIONS_PORT", "RASA_PORT"):
+            number = env[name]
             if not port_free(int(number)):
-                raise KefuError(f"port {number} is already in use — stop the process using it or set {name} to a free port")
+                raise KefuError(f"port {number} is already in use — "
+                                f"stop the process using it or set {name} to a free port")
         setup()
         check_database(env)
         check_redis(env)
@@ -509,11 +513,11 @@ def handle_sigterm(*_: object) -> None:
 @dataclass
 class Stage:
     name: str
-    cmd: List[str]
-    junit: Optional[Path] = None
+    cmd: list[str]
+    junit: Path | None = None
 
 
-def junit_counts(path: Path) -> Optional[tuple]:
+def junit_counts(path: Path) -> tuple | None:
     if not path.exists():
         return None
     root = ET.parse(path).getroot()
@@ -594,7 +598,7 @@ def test() -> int:
 # --------------------------------------------------------------------------- main
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "help"
     signal.signal(signal.SIGTERM, handle_sigterm)
     try:

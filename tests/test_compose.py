@@ -42,7 +42,8 @@ def test_dependencies_wait_for_health() -> None:
 
 
 def test_secrets_are_required_from_the_environment_without_defaults() -> None:
-    for secret in ["CRM_SERVICE_TOKEN", "RASA_AUTH_TOKEN", "CUSTOMER_TOKEN_SECRET", "CRM_SECRET_KEY", "POSTGRES_PASSWORD"]:
+    secrets = ["CRM_SERVICE_TOKEN", "RASA_AUTH_TOKEN", "CUSTOMER_TOKEN_SECRET", "CRM_SECRET_KEY", "POSTGRES_PASSWORD"]
+    for secret in secrets:
         uses = re.findall(r"\$\{" + secret + r"([^}]*)\}", COMPOSE_TEXT)
         assert uses, f"{secret} is not taken from the environment"
         for suffix in uses:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import ARTIFACTS, Stack, port_is_free, stack_env, fresh_database_url, fresh_redis_url
+from tests.e2e.stack import ARTIFACTS, Stack, fresh_database_url, fresh_redis_url, port_is_free, stack_env
 
 E2E_PORTS = (18010, 18011, 18012)
 
