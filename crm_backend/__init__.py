@@ -1,0 +1,1 @@
+"""Kefu CRM backend (FastAPI + SQLAlchemy 2 + Alembic)."""

@@ -1,0 +1,41 @@
+"""Annotated FastAPI dependencies shared by every route module."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from crm_backend.core.config import Settings, get_settings
+from crm_backend.core.db import get_session
+from crm_backend.core.errors import UnauthorizedError
+from crm_backend.core.i18n import Language, pick_language
+from crm_backend.core.security import check_service_token
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="CRM_SERVICE_TOKEN")
+
+
+def require_service_token(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """401 `unauthorized` unless `Authorization: Bearer <CRM_SERVICE_TOKEN>` is presented."""
+    token = credentials.credentials if credentials else None
+    if not check_service_token(token, settings.crm_service_token):
+        raise UnauthorizedError("Missing or invalid service token", "缺少或无效的服务令牌")
+
+
+ServiceAuth = Annotated[None, Depends(require_service_token)]
+
+
+def request_language(request: Request) -> Language:
+    """"zh" or "en" from the request's Accept-Language."""
+    return pick_language(request.headers.get("accept-language"))
+
+
+LanguageDep = Annotated[Language, Depends(request_language)]

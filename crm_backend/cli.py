@@ -1,0 +1,110 @@
+"""`python -m crm_backend.cli migrate|seed|expire-points|review-tiers` (run from the repo root).
+
+`./kefu run` calls `migrate` then `seed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_backend.core.config import get_settings
+from crm_backend.core.db import get_sessionmaker
+
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic config for crm_backend/alembic; `url` overrides DATABASE_URL."""
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(ALEMBIC_INI.parent / "alembic"))
+    if url:
+        config.attributes["url"] = url
+    return config
+
+
+def migrate(url: str | None = None) -> None:
+    """Upgrade the database to the newest revision."""
+    command.upgrade(alembic_config(url), "head")
+
+
+def run_seed_hooks(session: Session, *, rng: random.Random) -> list[str]:
+    """Service history (tickets, surveys, interactions) and scores, from the analytics package if present."""
+    from crm_backend.customer.models import Customer
+
+    notes: list[str] = []
+    try:
+        from crm_backend.demo.service_history import generate as generate_service_history
+    except ImportError as error:
+        notes.append(f"service history skipped ({error})")
+    else:
+        customers = list(session.scalars(select(Customer).order_by(Customer.id)))
+        generate_service_history(session, rng=rng, customers=customers)
+        session.flush()
+    try:
+        from crm_backend.scoring.service import rescore_all
+    except ImportError as error:
+        notes.append(f"scoring skipped ({error})")
+    else:
+        notes.append(f"{rescore_all(session):,} customers scored")
+    return notes
+
+
+def seed(*, generated: int = 2000) -> str:
+    """Load the demo dataset when the customers table is empty; return the one-line summary."""
+    from crm_backend.customer.models import Customer
+    from crm_backend.demo.generator import SEED, generate
+
+    started = time.monotonic()
+    with get_sessionmaker()() as session:
+        existing = session.scalar(select(func.count()).select_from(Customer)) or 0
+        if existing:
+            return f"demo data: {existing:,} customers already present, nothing loaded"
+        counts = generate(session, generated=generated)
+        session.commit()
+        notes = run_seed_hooks(session, rng=random.Random(SEED + 1))
+        session.commit()
+    extra = "; ".join(notes)
+    return (f"demo data: {counts['customers']:,} customers, {counts['orders']:,} orders, "
+            f"{counts['points_entries']:,} points entries loaded in {time.monotonic() - started:.1f} s"
+            + (f" ({extra})" if extra else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crm_backend.cli", description="Kefu CRM maintenance commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply Alembic migrations (alembic upgrade head)")
+    seed_parser = sub.add_parser("seed", help="load the demo data if the database is empty")
+    seed_parser.add_argument("--customers", type=int, default=2000, help="generated customers (besides the 5 named)")
+    sub.add_parser("expire-points", help="expire points older than 12 months")
+    sub.add_parser("review-tiers", help="periodic tier review (upgrades and one-step downgrades)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.command == "migrate":
+        migrate()
+        print(f"migrations applied ({settings.database_url.split('@')[-1]})")
+    elif args.command == "seed":
+        print(seed(generated=args.customers))
+    elif args.command == "expire-points":
+        from crm_backend.points.service import expire_all
+
+        with get_sessionmaker()() as session:
+            print(f"expired {expire_all(session):,} points")
+    elif args.command == "review-tiers":
+        from crm_backend.tier.service import review_all
+
+        with get_sessionmaker()() as session:
+            print(f"{review_all(session):,} tier changes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

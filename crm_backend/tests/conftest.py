@@ -1,0 +1,147 @@
+"""Shared fixtures for every CRM test (SQLite AND PostgreSQL, real databases).
+
+Databases (created once per test session, migrated with Alembic `upgrade head`, then loaded
+with the reference data + the five named demo customers, ids 1–5; no generated customers):
+- `sqlite_engine`: a temporary SQLite file.
+- `pg_engine`: database `$KEFU_TEST_PG_DB` (default `kefu_test`; set your own name so parallel
+  runs don't collide) on the server of `$TEST_DATABASE_URL`
+  (default `postgresql+psycopg://postgres@127.0.0.1:5432/postgres`), dropped and recreated.
+  Fails (never skips) with a message naming PostgreSQL when the server is unreachable.
+- `db_engine`: parametrized over ["sqlite", "postgresql"] — any test using it (directly or via
+  `session` / `client`) runs twice.
+
+Per test:
+- `session`: a Session inside an outer transaction that is rolled back after the test;
+  `session.commit()` in services only releases a SAVEPOINT (join_transaction_mode="create_savepoint").
+- `client`: FastAPI TestClient whose `get_session` dependency yields that same `session`.
+- `service_headers`: {"Authorization": "Bearer <CRM_SERVICE_TOKEN>"}.
+- `fresh_engine_factory`: for tests that need REAL commits from several threads/processes
+  (concurrency): `fresh_engine_factory(kind)` returns an engine on a brand-new migrated database
+  (`kind` is "sqlite" or "postgresql"); reference data + named customers are loaded.
+- `demo_now`: the datetime the demo data of the session databases is relative to.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from crm_backend.cli import migrate
+from crm_backend.core.config import get_settings
+from crm_backend.core.db import get_session, make_engine, utcnow
+from crm_backend.demo.generator import generate
+
+DB_KINDS = ["sqlite", "postgresql"]
+TEST_PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TEST_PG_DB = os.environ.get("KEFU_TEST_PG_DB", "kefu_test")
+
+
+def _recreate_pg_database(name: str) -> str:
+    import psycopg
+
+    parts = urllib.parse.urlsplit(TEST_PG_BASE)
+    admin = urllib.parse.urlunsplit(parts._replace(scheme="postgresql"))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is not reachable at {TEST_PG_BASE} (set TEST_DATABASE_URL): {error}", pytrace=False)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _prepare(url: str, now: datetime) -> Engine:
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        generate(session, now=now, generated=0, hash_rounds=4)
+        session.commit()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def demo_now() -> datetime:
+    return utcnow()
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory, demo_now: datetime) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("sqlite") / "kefu_test.db"
+    engine = _prepare(f"sqlite:///{path}", demo_now)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(demo_now: datetime) -> Iterator[Engine]:
+    engine = _prepare(_recreate_pg_database(TEST_PG_DB), demo_now)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=DB_KINDS)
+def db_engine(request: pytest.FixtureRequest) -> Engine:
+    return request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    connection = db_engine.connect()
+    outer = connection.begin()
+    db_session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield db_session
+    finally:
+        db_session.close()
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def app() -> FastAPI:
+    from crm_backend.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
+    app.dependency_overrides[get_session] = lambda: session
+    try:
+        with TestClient(app, raise_server_exceptions=False) as test_client:
+            yield test_client
+    finally:
+        app.dependency_overrides.pop(get_session, None)
+
+
+@pytest.fixture
+def service_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {get_settings().crm_service_token}"}
+
+
+@pytest.fixture
+def fresh_engine_factory(tmp_path: Path, demo_now: datetime) -> Iterator[Callable[[str], Engine]]:
+    engines: list[Engine] = []
+
+    def factory(kind: str) -> Engine:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / f'fresh{len(engines)}.db'}"
+        else:
+            url = _recreate_pg_database(f"{TEST_PG_DB}_fresh")
+        engine = _prepare(url, demo_now)
+        engines.append(engine)
+        return engine
+
+    yield factory
+    for engine in engines:
+        engine.dispose()

@@ -1,0 +1,67 @@
+"""App skeleton: health, auth, the JSON error shape, language choice, body limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_backend.core.config import Settings
+from crm_backend.core.i18n import pick_language
+
+
+def test_health(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_openapi_lists_customer_route(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/customers/{customer_id}" in paths
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}])
+def test_service_routes_need_the_token(client, headers):
+    response = client.get("/api/v1/customers/1", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_unknown_route_has_error_shape(client):
+    response = client.get("/api/v1/nope", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["error"]["code"] == "not_found"
+    assert body["error"]["message"] == "未找到"
+
+
+def test_validation_error_shape(client, service_headers):
+    response = client.get("/api/v1/customers/abc", headers=service_headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_oversized_payload_is_413(client, service_headers):
+    big = "x" * (Settings().max_body_bytes + 10)
+    response = client.post("/api/v1/customers/1/redemptions", content=big, headers=service_headers)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (None, "en"), ("zh-CN", "zh"), ("en-US,zh;q=0.8", "en"), ("fr, zh-TW;q=0.5", "zh"), ("de", "en"),
+    ("zh;q=0, en", "en"),
+])
+def test_pick_language(header, expected):
+    assert pick_language(header) == expected
+
+
+def test_production_refuses_dev_secrets():
+    with pytest.raises(ValueError, match="CRM_SERVICE_TOKEN"):
+        Settings(kefu_env="production", customer_token_secret="x" * 32, crm_secret_key="y" * 32,
+                 rasa_auth_token="z" * 32)
+
+
+def test_production_accepts_real_secrets():
+    settings = Settings(kefu_env="production", crm_service_token="a" * 32, customer_token_secret="b" * 32,
+                        crm_secret_key="c" * 32, rasa_auth_token="d" * 32)
+    assert not settings.is_development
