@@ -1,0 +1,1 @@
+"""Customer scores: RFM, CLV, value segment, lifecycle stage, satisfaction and churn risk."""
