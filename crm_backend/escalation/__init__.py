@@ -1,0 +1,1 @@
+"""Escalation policy: when the bot hands a conversation to a human, and how urgently."""
