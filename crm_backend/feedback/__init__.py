@@ -1,0 +1,1 @@
+"""Feedback: CSAT, NPS and suggestions; low scores open a follow-up ticket."""

@@ -1,0 +1,1 @@
+"""Interactions: one summary per bot conversation."""

@@ -1,0 +1,1 @@
+"""Tickets: complaints, requests and callbacks with a status workflow and SLA."""
