@@ -1,0 +1,33 @@
+"""Rewards catalog and redemptions (service token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+
+from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core.pagination import Page, PageDep
+from crm_backend.points import service
+from crm_backend.points.schemas import RedemptionIn, RedemptionOut, RewardOut
+
+router = APIRouter(tags=["rewards"], dependencies=[Depends(require_service_token)])
+
+
+@router.get("/rewards", response_model=Page[RewardOut])
+def rewards(session: SessionDep, page: PageDep) -> Page[RewardOut]:
+    """Active rewards, cheapest first (stock null = unlimited)."""
+    rows, total = service.list_rewards(session, limit=page.limit, offset=page.offset)
+    return Page[RewardOut](items=[RewardOut.model_validate(r) for r in rows], total=total, limit=page.limit,
+                           offset=page.offset)
+
+
+@router.post("/customers/{customer_id}/redemptions", response_model=RedemptionOut, status_code=201,
+             responses={409: {"description": "insufficient_points, out_of_stock or idempotency_conflict"}})
+def redeem(customer_id: int, body: RedemptionIn, session: SessionDep,
+           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+    """Redeem a reward; retry with the same Idempotency-Key to get the original answer."""
+    status_code, result = service.redeem(session, customer_id=customer_id, reward_code=body.reward_code,
+                                         quantity=body.quantity, idempotency_key=idempotency_key)
+    return JSONResponse(result, status_code=status_code)

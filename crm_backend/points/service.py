@@ -1,0 +1,252 @@
+"""The points ledger.
+
+Invariants: entries are append-only; `points_accounts.balance` == sum of the customer's entries
+and is never negative (checked here and by a CHECK constraint). Every writer first takes the
+account lock — `SELECT … FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite (`begin_write`) —
+so concurrent redemptions are serialized per customer and can never overspend.
+Expiry is FIFO: debits consume the oldest credits first; whatever is left of a credit 12 months
+after it was earned expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_backend.core import idempotency
+from crm_backend.core.db import begin_write, utcnow
+from crm_backend.core.errors import (
+    CustomerNotFound,
+    DomainError,
+    InsufficientPoints,
+    NotFoundError,
+    OutOfStock,
+    ValidationFailed,
+)
+from crm_backend.customer import repository as customers
+from crm_backend.customer.models import Customer
+from crm_backend.points import repository, rules
+from crm_backend.points.models import PointsAccount, PointsEntry, Redemption, Reward
+
+
+@dataclass
+class ExpiringLot:
+    points: int
+    expires_at: datetime
+
+
+@dataclass
+class BalanceSummary:
+    balance: int
+    tier: str
+    lifetime_earned: int
+    expiring_soon: list[ExpiringLot]
+    expiring_total_30d: int
+
+
+def lock_account(session: Session, *, customer_id: int) -> PointsAccount:
+    """Open a writer transaction and lock the customer's account row (created on first use)."""
+    begin_write(session)
+    account = repository.account(session, customer_id, lock=True)
+    if account is not None:
+        return account
+    if customers.get(session, customer_id) is None:
+        raise CustomerNotFound(customer_id)
+    account = PointsAccount(customer_id=customer_id, balance=0, lifetime_earned=0, version=0, updated_at=utcnow())
+    session.add(account)
+    session.flush()
+    return account
+
+
+def _append(session: Session, account: PointsAccount, *, kind: str, points: int, reason: str, key: str,
+            now: datetime, order_id: int | None = None, expires_at: datetime | None = None) -> PointsEntry:
+    if account.balance + points < 0:
+        raise InsufficientPoints(account.balance, -points)
+    account.balance += points
+    if points > 0 and kind == "earn":
+        account.lifetime_earned += points
+    account.version += 1
+    account.updated_at = now
+    entry = PointsEntry(customer_id=account.customer_id, kind=kind, points=points, balance_after=account.balance,
+                        reason=reason[:255], idempotency_key=key, order_id=order_id, expires_at=expires_at,
+                        created_at=now)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _post(session: Session, *, customer_id: int, kind: str, points: int, reason: str, key: str,
+          now: datetime | None, order_id: int | None = None, credit_expires: bool = True,
+          commit: bool = True) -> PointsEntry:
+    """Append one business operation (idempotent by `key` per customer)."""
+    now = now or utcnow()
+    account = lock_account(session, customer_id=customer_id)
+    existing = repository.entry_by_key(session, customer_id, key)
+    if existing is not None:
+        return existing
+    expires_at = rules.expiry_for(now) if points > 0 and credit_expires else None
+    entry = _append(session, account, kind=kind, points=points, reason=reason, key=key, now=now, order_id=order_id,
+                    expires_at=expires_at)
+    if commit:
+        session.commit()
+    return entry
+
+
+def earn_for_order(session: Session, *, customer: Customer, order_id: int, amount: Decimal, now: datetime | None = None,
+                   commit: bool = True) -> PointsEntry | None:
+    """Credit points for a paid order: amount × tier multiplier (× 2 in the birthday month)."""
+    now = now or utcnow()
+    points = rules.earn_points(amount, tier=customer.tier, birthday=customer.birthday, at=now)
+    if points <= 0:
+        return None
+    reason = "购物积分 Order points" + (" ×2 生日月 birthday month" if rules.is_birthday_month(customer.birthday, now)
+                                        else "")
+    return _post(session, customer_id=customer.id, kind="earn", points=points, reason=reason, key=f"order:{order_id}",
+                 now=now, order_id=order_id, commit=commit)
+
+
+def reverse_order_points(session: Session, *, customer_id: int, order_id: int, now: datetime | None = None,
+                         commit: bool = True) -> PointsEntry | None:
+    """Take back what an order earned (refund); never below zero."""
+    earned = session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+        PointsEntry.customer_id == customer_id, PointsEntry.order_id == order_id, PointsEntry.kind == "earn")) or 0
+    account = lock_account(session, customer_id=customer_id)
+    points = min(earned, account.balance)
+    if points <= 0:
+        return None
+    return _post(session, customer_id=customer_id, kind="reverse", points=-points, reason="退款冲销 Refund reversal",
+                 key=f"reverse:order:{order_id}", now=now, order_id=order_id, commit=commit)
+
+
+def award_referral(session: Session, *, referrer_id: int, referred_id: int, now: datetime | None = None,
+                   commit: bool = True) -> PointsEntry:
+    """Referral reward to the referrer, once per referred customer."""
+    return _post(session, customer_id=referrer_id, kind="earn", points=rules.REFERRAL_REWARD_POINTS,
+                 reason="推荐奖励 Referral reward", key=f"referral:{referred_id}", now=now, commit=commit)
+
+
+def adjust(session: Session, *, customer_id: int, points: int, reason: str, key: str,
+           now: datetime | None = None) -> PointsEntry:
+    """Manual correction by staff (positive or negative); idempotent by key."""
+    if points == 0:
+        raise ValidationFailed("An adjustment must not be zero", "调整积分不能为 0")
+    return _post(session, customer_id=customer_id, kind="adjust", points=points, reason=reason, key=f"adjust:{key}",
+                 now=now)
+
+
+def _expire_locked(session: Session, account: PointsAccount, now: datetime) -> int:
+    credits = repository.credits_expiring_by(session, account.customer_id, now)
+    if not credits:
+        return 0
+    amount = max(0, sum(p for _, p in credits) - repository.total_debits(session, account.customer_id))
+    amount = min(amount, account.balance)
+    if amount <= 0:
+        return 0
+    last = credits[-1][0]
+    key = f"expire:{last.isoformat()}"
+    if repository.entry_by_key(session, account.customer_id, key) is not None:
+        return 0
+    _append(session, account, kind="expire", points=-amount, reason="积分过期 Points expired", key=key, now=now)
+    return amount
+
+
+def expire_customer(session: Session, *, customer_id: int, now: datetime | None = None) -> int:
+    """Expire the customer's credits older than 12 months; returns the points expired."""
+    account = lock_account(session, customer_id=customer_id)
+    amount = _expire_locked(session, account, now or utcnow())
+    session.commit()
+    return amount
+
+
+def expire_all(session: Session, *, now: datetime | None = None) -> int:
+    """Run expiry for every customer that has a credit past its expiry date."""
+    now = now or utcnow()
+    ids = list(session.scalars(select(PointsEntry.customer_id).where(
+        PointsEntry.points > 0, PointsEntry.expires_at <= now).distinct()))
+    session.commit()
+    return sum(expire_customer(session, customer_id=cid, now=now) for cid in ids)
+
+
+def summary(session: Session, *, customer_id: int, now: datetime | None = None) -> BalanceSummary:
+    """Balance, tier and the points that expire within 30 days (oldest first)."""
+    now = now or utcnow()
+    customer = customers.get(session, customer_id)
+    if customer is None:
+        raise CustomerNotFound(customer_id)
+    account = repository.account(session, customer_id)
+    horizon = now + timedelta(days=rules.EXPIRING_SOON_DAYS)
+    lots = rules.open_lots(repository.credits_expiring_by(session, customer_id, horizon),
+                           repository.total_debits(session, customer_id))
+    expiring = [ExpiringLot(points=p, expires_at=at) for at, p in lots]
+    return BalanceSummary(balance=account.balance if account else 0, tier=customer.tier,
+                          lifetime_earned=account.lifetime_earned if account else 0, expiring_soon=expiring,
+                          expiring_total_30d=sum(lot.points for lot in expiring))
+
+
+def entries(session: Session, *, customer_id: int, limit: int, offset: int,
+            kind: str | None = None) -> tuple[list[PointsEntry], int]:
+    if customers.get(session, customer_id) is None:
+        raise CustomerNotFound(customer_id)
+    query = select(PointsEntry).where(PointsEntry.customer_id == customer_id)
+    if kind:
+        query = query.where(PointsEntry.kind == kind)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
+                           .limit(limit).offset(offset))
+    return list(rows), total
+
+
+def list_rewards(session: Session, *, limit: int, offset: int) -> tuple[list[Reward], int]:
+    query = select(Reward).where(Reward.active.is_(True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Reward.cost_points, Reward.code).limit(limit).offset(offset))), total
+
+
+def redeem(session: Session, *, customer_id: int, reward_code: str, quantity: int, idempotency_key: str | None,
+           now: datetime | None = None) -> tuple[int, dict[str, Any]]:
+    """Spend points on a reward; returns (status_code, response body).
+
+    409 `insufficient_points` / `out_of_stock`; same Idempotency-Key + same body → the original
+    response; other body → 409 `idempotency_conflict`. Nothing changes on any error.
+    """
+    now = now or utcnow()
+    key = idempotency.check_key(idempotency_key)
+    payload = {"reward_code": reward_code, "quantity": quantity}
+    scope = f"redemption:{customer_id}"
+    try:
+        account = lock_account(session, customer_id=customer_id)
+        replay = idempotency.lookup(session, scope=scope, key=key, payload=payload)
+        if replay is not None:
+            session.rollback()
+            return replay
+        reward = repository.reward_by_code(session, reward_code, lock=True)
+        if reward is None or not reward.active:
+            raise NotFoundError(f"Reward {reward_code} not found", f"未找到礼品 {reward_code}", code="reward_not_found")
+        if reward.stock is not None and reward.stock < quantity:
+            raise OutOfStock(reward.code, reward.stock)
+        _expire_locked(session, account, now)
+        cost = reward.cost_points * quantity
+        if account.balance < cost:
+            raise InsufficientPoints(account.balance, cost)
+        if reward.stock is not None:
+            reward.stock -= quantity
+        redemption = Redemption(customer_id=customer_id, reward_id=reward.id, quantity=quantity, points_spent=cost,
+                                status="completed", created_at=now)
+        session.add(redemption)
+        session.flush()
+        entry = _append(session, account, kind="redeem", points=-cost,
+                        reason=f"兑换 Redeemed {reward.code} ×{quantity}", key=f"redeem:{redemption.id}", now=now)
+        redemption.points_entry_id = entry.id
+        body = {"redemption_id": redemption.id, "reward_code": reward.code, "quantity": quantity,
+                "points_spent": cost, "balance_after": account.balance}
+        idempotency.store(session, scope=scope, key=key, payload=payload, status_code=201, response=body)
+        session.commit()
+        return 201, body
+    except DomainError:
+        session.rollback()
+        raise

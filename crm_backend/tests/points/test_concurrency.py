@@ -1,0 +1,81 @@
+"""100 concurrent redemptions by one customer never overspend — real threads, real commits,
+on SQLite (BEGIN IMMEDIATE) and PostgreSQL (SELECT … FOR UPDATE)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_backend.core.errors import InsufficientPoints, OutOfStock
+from crm_backend.points import service
+from crm_backend.points.models import PointsAccount, PointsEntry, Redemption, Reward
+
+CUSTOMER = 4  # the new customer: 199 points from the demo data
+
+
+def _run_concurrently(engine, count, call):
+    barrier = threading.Barrier(count)
+
+    def worker(index):
+        barrier.wait()
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                return call(session, index)
+            except (InsufficientPoints, OutOfStock) as error:
+                return error.code
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(worker, range(count)))
+
+
+def _state(engine, customer_id):
+    with Session(engine) as session:
+        balance = session.scalar(select(PointsAccount.balance).where(PointsAccount.customer_id == customer_id))
+        ledger = session.scalar(select(func.sum(PointsEntry.points)).where(PointsEntry.customer_id == customer_id))
+        redemptions = session.scalar(select(func.count()).select_from(Redemption)
+                                     .where(Redemption.customer_id == customer_id))
+        return balance, ledger, redemptions
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_100_concurrent_redemptions_never_overspend(fresh_engine_factory, kind):
+    engine = fresh_engine_factory(kind)
+    with Session(engine) as session:
+        service.adjust(session, customer_id=CUSTOMER, points=5_000 - 199, reason="test top-up", key="top-up")
+    results = _run_concurrently(engine, 100, lambda session, i: service.redeem(
+        session, customer_id=CUSTOMER, reward_code="COUPON10", quantity=1, idempotency_key=f"k{i}"))
+    successes = [r for r in results if isinstance(r, tuple)]
+    assert len(successes) == 10, results
+    assert results.count("insufficient_points") == 90
+    assert sorted(body["balance_after"] for _, body in successes) == list(range(0, 5000, 500))
+    assert _state(engine, CUSTOMER) == (0, 0, 10)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_concurrent_redemptions_respect_stock(fresh_engine_factory, kind):
+    engine = fresh_engine_factory(kind)
+    with Session(engine) as session:
+        service.adjust(session, customer_id=CUSTOMER, points=1_000_000, reason="test top-up", key="top-up")
+    results = _run_concurrently(engine, 60, lambda session, i: service.redeem(
+        session, customer_id=CUSTOMER, reward_code="VIPLOUNGE", quantity=1, idempotency_key=f"lounge{i}"))
+    assert sum(isinstance(r, tuple) for r in results) == 5
+    assert results.count("out_of_stock") == 55
+    with Session(engine) as session:
+        assert session.scalar(select(Reward.stock).where(Reward.code == "VIPLOUNGE")) == 0
+    balance, ledger, redemptions = _state(engine, CUSTOMER)
+    assert balance == ledger == 1_000_199 - 5 * 5000 and redemptions == 5
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_concurrent_retries_with_one_key_redeem_once(fresh_engine_factory, kind):
+    engine = fresh_engine_factory(kind)
+    with Session(engine) as session:
+        service.adjust(session, customer_id=CUSTOMER, points=10_000, reason="test top-up", key="top-up")
+    results = _run_concurrently(engine, 30, lambda session, i: service.redeem(
+        session, customer_id=CUSTOMER, reward_code="COUPON10", quantity=1, idempotency_key="same-key"))
+    assert all(isinstance(r, tuple) and r == results[0] for r in results)
+    assert _state(engine, CUSTOMER) == (10_199 - 500, 10_199 - 500, 1)
