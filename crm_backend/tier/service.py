@@ -1,0 +1,64 @@
+"""Tier evaluation and progress (rules in tier/rules.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_backend.core.db import utcnow
+from crm_backend.customer.models import Customer
+from crm_backend.customer.service import get_customer
+from crm_backend.order.models import Order
+from crm_backend.tier import rules
+
+COUNTED_STATUSES = ("paid", "shipped", "delivered")
+
+
+@dataclass
+class TierStatus:
+    tier: str
+    spend_12m: Decimal
+    next_tier: str | None
+    progress_pct: float
+    amount_to_next: Decimal
+
+
+def spend_12m(session: Session, *, customer_id: int, now: datetime | None = None) -> Decimal:
+    """Spend over the last 12 months (cancelled and refunded orders do not count)."""
+    since = (now or utcnow()) - timedelta(days=365)
+    value = session.scalar(select(func.coalesce(func.sum(Order.total), 0)).where(
+        Order.customer_id == customer_id, Order.placed_at > since, Order.status.in_(COUNTED_STATUSES)))
+    return Decimal(str(value or 0))
+
+
+def status(session: Session, *, customer_id: int, now: datetime | None = None) -> TierStatus:
+    customer = get_customer(session, customer_id=customer_id)
+    spend = spend_12m(session, customer_id=customer_id, now=now)
+    upcoming, pct, missing = rules.progress(customer.tier, spend)
+    return TierStatus(tier=customer.tier, spend_12m=spend, next_tier=upcoming, progress_pct=pct,
+                      amount_to_next=missing)
+
+
+def evaluate_customer(session: Session, *, customer: Customer, now: datetime | None = None, review: bool) -> str:
+    """Apply the tier rules to one customer (no commit); returns the tier after evaluation."""
+    now = now or utcnow()
+    new_tier = rules.evaluate(customer.tier, spend_12m(session, customer_id=customer.id, now=now), review=review)
+    if new_tier != customer.tier:
+        customer.tier = new_tier
+        customer.tier_since = now
+    return new_tier
+
+
+def review_all(session: Session, *, now: datetime | None = None) -> int:
+    """Periodic review of every customer; returns how many tiers changed."""
+    changed = 0
+    for customer in session.scalars(select(Customer).order_by(Customer.id)):
+        before = customer.tier
+        if evaluate_customer(session, customer=customer, now=now, review=True) != before:
+            changed += 1
+    session.commit()
+    return changed
