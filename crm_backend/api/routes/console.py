@@ -1,0 +1,176 @@
+"""Agent console: live events (SSE), presence, agents and their load, settings, canned replies, pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sse_starlette.sse import EventSourceResponse
+
+from crm_backend.agent.models import Agent
+from crm_backend.api.deps import SessionDep
+from crm_backend.console import auth, pages
+from crm_backend.console.canned import canned_replies
+from crm_backend.console.deps import CurrentAgent, CurrentSupervisor
+from crm_backend.core.bus import get_bus
+from crm_backend.core.db import get_sessionmaker
+from crm_backend.core.errors import UnauthorizedError
+from crm_backend.handoff import live, service
+from crm_backend.handoff.models import AuditLog
+
+router = APIRouter(prefix="/console", tags=["console"])
+root_router = APIRouter(include_in_schema=False)
+
+
+class AgentLoad(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    online: bool
+    present: bool
+    load: int
+    capacity: int
+
+
+class HeartbeatIn(BaseModel):
+    status: str | None = Field(default=None, pattern="^(online|away)$")
+
+
+class SettingsIn(BaseModel):
+    auto_assign: bool | None = None
+    capacity: int | None = Field(default=None, ge=1, le=50)
+    agent_timeout_seconds: int | None = Field(default=None, ge=30, le=86400)
+    callback_wait_minutes: int | None = Field(default=None, ge=1, le=1440)
+    minutes_per_conversation: int | None = Field(default=None, ge=1, le=120)
+
+
+def agent_loads(session: SessionDep) -> list[AgentLoad]:
+    online = service.online_agent_ids(session)
+    present = service.online_agent_ids(session, include_away=True)
+    loads = service.agent_loads(session)
+    return [AgentLoad(id=a.id, username=a.username, display_name=a.display_name, role=a.role, online=a.id in online,
+                      present=a.id in present, load=loads.get(a.id, 0), capacity=a.capacity)
+            for a in session.scalars(select(Agent).where(Agent.is_active.is_(True)).order_by(Agent.id))]
+
+
+@router.get("/agents")
+def list_agents(session: SessionDep, _agent: CurrentAgent) -> dict[str, list[AgentLoad]]:
+    """Every active agent with presence and current load (transfer targets, supervisor view)."""
+    return {"items": agent_loads(session)}
+
+
+@router.post("/heartbeat", status_code=204)
+async def heartbeat(body: HeartbeatIn, session: SessionDep, agent: CurrentAgent) -> Response:
+    """The open console says it is alive (every 20 s); a closed browser stops it and the timeout applies."""
+    was_online = agent.is_online
+    service.heartbeat(session, agent=agent, status=body.status)
+    assigned = service.auto_assign(session) if agent.is_online else []
+    session.commit()
+    if was_online != agent.is_online:
+        await live.publish("agents")
+    for handoff in assigned:
+        await live.publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+    return Response(status_code=204)
+
+
+@router.get("/settings")
+def get_console_settings(session: SessionDep, _agent: CurrentAgent) -> dict[str, Any]:
+    return service.get_settings(session)
+
+
+@router.put("/settings")
+async def put_console_settings(body: SettingsIn, session: SessionDep, supervisor: CurrentSupervisor
+                               ) -> dict[str, Any]:
+    """Supervisor settings; `capacity` sets every agent's concurrent-conversation limit."""
+    changes = body.model_dump(exclude_none=True)
+    capacity = changes.pop("capacity", None)
+    if capacity is not None:
+        for agent in session.scalars(select(Agent)):
+            agent.capacity = capacity
+    values = service.update_settings(session, actor=supervisor, changes={**changes, **(
+        {"capacity": capacity} if capacity is not None else {})})
+    assigned = service.auto_assign(session)
+    session.commit()
+    for handoff in assigned:
+        await live.publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+    await live.publish("agents")
+    return values
+
+
+@router.get("/canned")
+def canned(_agent: CurrentAgent, lang: str = "zh") -> dict[str, list[dict[str, str]]]:
+    return {"items": canned_replies(lang)}
+
+
+@router.get("/audit")
+def audit_log(session: SessionDep, _supervisor: CurrentSupervisor, limit: int = 100) -> dict[str, Any]:
+    rows = session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(min(max(limit, 1), 500)))
+    return {"items": [{"id": r.id, "agent_id": r.agent_id, "action": r.action, "handoff_id": r.handoff_id,
+                       "details": json.loads(r.details or "{}"), "ip": r.ip, "created_at": r.created_at}
+                      for r in rows]}
+
+
+@router.get("/events")
+async def events(request: Request) -> EventSourceResponse:
+    """Server-sent events: one `handoff` event per change, from every CRM process sharing the bus."""
+    with get_sessionmaker()() as session:  # short-lived: the stream must not pin a DB connection
+        if auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE)) is None:
+            raise UnauthorizedError("Please log in to the agent console", "请先登录客服工作台")
+    bus = get_bus()
+    subscription = bus.subscribe(live.CHANNEL)
+    stream = await subscription.__aenter__()  # subscribed before the response starts: no event is missed
+
+    async def generate() -> AsyncIterator[dict[str, str]]:
+        try:
+            yield {"event": "ready", "data": "{}"}
+            async for event in stream:
+                yield {"event": "handoff", "data": json.dumps(event, default=str)}
+        finally:
+            await subscription.__aexit__(None, None, None)
+
+    return EventSourceResponse(generate(), ping=15, headers={"Cache-Control": "no-store"})
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _page_agent(request: Request, session: SessionDep) -> tuple[Any, Agent] | None:
+    return auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE))
+
+
+@root_router.get("/console")
+def console_page(request: Request, session: SessionDep) -> Response:
+    found = _page_agent(request, session)
+    if found is None:
+        return RedirectResponse("/console/login", status_code=303)
+    row, agent = found
+    supervisor = agent.role in service.SUPERVISOR_ROLES
+    me = json.dumps({"id": agent.id, "name": agent.display_name, "role": agent.role, "supervisor": supervisor})
+    return pages.render(request, "console.html", {"agent": agent, "csrf_token": row.csrf_token,
+                                                  "supervisor": supervisor, "agent_json": me.replace("</", "<\\/")})
+
+
+@root_router.get("/dashboard")
+def dashboard_page(request: Request, session: SessionDep) -> Response:
+    found = _page_agent(request, session)
+    if found is None:
+        return RedirectResponse("/console/login?next=/dashboard", status_code=303)
+    row, agent = found
+    if agent.role not in service.SUPERVISOR_ROLES:
+        return RedirectResponse("/console", status_code=303)
+    from crm_backend.dashboard.service import default_period
+
+    start, end = default_period()
+    return pages.render(request, "dashboard.html", {"agent": agent, "csrf_token": row.csrf_token,
+                                                    "start": start.isoformat(), "end": end.isoformat()})
+
+
+@root_router.get("/console/static/{name}")
+def static(name: str) -> Response:
+    return pages.static_file(name)

@@ -1,0 +1,175 @@
+"""Handoffs: the bot escalates (service token); agents claim, talk, transfer and resolve (console session)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Query
+
+from crm_backend.api.deps import LanguageDep, ServiceAuth, SessionDep
+from crm_backend.console import customer360
+from crm_backend.console.deps import CurrentAgent
+from crm_backend.handoff import live, present, service, tickets
+from crm_backend.handoff.models import Handoff, HandoffMessage
+from crm_backend.handoff.rasa import RasaUnavailable
+from crm_backend.handoff.schemas import (
+    HandoffCreate,
+    HandoffCreated,
+    HandoffDetail,
+    HandoffOut,
+    HandoffPage,
+    MessageOut,
+    ResolveOut,
+    TextIn,
+    TicketIn,
+    TransferIn,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/handoffs", tags=["handoffs"])
+install = live.install
+
+RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
+
+
+@router.post("", response_model=HandoffCreated, status_code=201)
+async def create_handoff(body: HandoffCreate, session: SessionDep, _: ServiceAuth) -> HandoffCreated:
+    """Escalate a bot conversation to a human (called by `action_handoff_to_human`)."""
+    created = service.create_handoff(
+        session, conversation_id=body.conversation_id, channel=body.channel, customer_id=body.customer_id,
+        reason=body.reason, reason_code=body.reason_code, priority=body.priority,
+        transcript=[t.model_dump() for t in body.transcript], language=body.language)
+    assigned = service.auto_assign(session) if created.new else []
+    session.commit()
+    if created.new:
+        await live.publish("created", created.handoff.id)
+    for handoff in assigned:
+        await live.publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+    return HandoffCreated(handoff_id=created.handoff.id, status=created.handoff.status,
+                          expected_wait_minutes=created.expected_wait_minutes, agents_online=created.agents_online,
+                          offer_callback=created.offer_callback)
+
+
+@router.get("", response_model=HandoffPage)
+def list_handoffs(session: SessionDep, agent: CurrentAgent, include_resolved: bool = False,
+                  limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> HandoffPage:
+    """The queue this agent may see, value customers first, then priority, then longest waiting."""
+    rows = service.queue(session, agent=agent, include_resolved=include_resolved, limit=500)
+    page = rows[offset:offset + limit]
+    return HandoffPage(items=present.handoffs(session, page), total=len(rows), limit=limit, offset=offset)
+
+
+def _detail(session: SessionDep, handoff: Handoff, language: str) -> HandoffDetail:
+    customer = (customer360.build(session, customer_id=handoff.customer_id, language=language)
+                if handoff.customer_id is not None else None)
+    return HandoffDetail(handoff=present.handoffs(session, [handoff])[0],
+                         messages=present.messages(session, service.messages(session, handoff_id=handoff.id)),
+                         customer=customer)
+
+
+@router.get("/{handoff_id}", response_model=HandoffDetail)
+async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
+                      language: LanguageDep) -> HandoffDetail:
+    """The whole conversation (bot turns included), the handoff reason and the customer 360 panel."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    if handoff.status != "resolved":
+        try:  # fresh customer turns, even if the poller has not come round yet
+            await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
+        except RasaUnavailable:
+            session.rollback()
+    return _detail(session, handoff, language)
+
+
+@router.post("/{handoff_id}/claim", response_model=HandoffOut)
+async def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+    """Take an unassigned conversation; 409 `conflict` when another agent was faster."""
+    handoff = service.claim(session, handoff_id=handoff_id, agent=agent)
+    session.commit()
+    await live.publish("claimed", handoff_id, agent_id=agent.id)
+    return present.handoffs(session, [handoff])[0]
+
+
+@router.post("/{handoff_id}/transfer", response_model=HandoffOut)
+async def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+    """Give the conversation to another agent, to a supervisor, or back to the queue."""
+    handoff = service.transfer(session, handoff_id=handoff_id, actor=agent,
+                               to_agent_id=None if body.to_queue else body.agent_id,
+                               to_supervisor=body.to_supervisor and not body.to_queue)
+    session.commit()
+    await live.publish("transferred", handoff_id, agent_id=handoff.assigned_agent_id)
+    return present.handoffs(session, [handoff])[0]
+
+
+@router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201)
+async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+    """Send a reply to the customer on their channel; if Rasa is unreachable it stays queued (`pending`)."""
+    message = service.add_reply(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
+    session.commit()
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    await live.deliver(session, message=message, handoff=handoff)
+    await live.publish("message", handoff_id)
+    return present.messages(session, [message])[0]
+
+
+@router.post("/{handoff_id}/messages/{message_id}/retry", response_model=MessageOut)
+async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+    """Try again to deliver a queued reply."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    message = session.get(HandoffMessage, message_id)
+    if message is None or message.handoff_id != handoff_id or message.role != "agent":
+        raise service.errors.HandoffNotFound(handoff_id)
+    if message.delivery != "delivered":
+        await live.deliver(session, message=message, handoff=handoff)
+        service.audit(session, agent=agent, action="retry", handoff_id=handoff_id, details={"message": message_id})
+        session.commit()
+        await live.publish("delivery", handoff_id)
+    return present.messages(session, [message])[0]
+
+
+@router.post("/{handoff_id}/notes", response_model=MessageOut, status_code=201)
+async def note(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+    """An internal note, visible to agents only."""
+    message = service.add_note(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
+    session.commit()
+    await live.publish("message", handoff_id)
+    return present.messages(session, [message])[0]
+
+
+@router.post("/{handoff_id}/ticket", response_model=HandoffOut)
+async def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+    """Link an existing ticket, or open one from the conversation."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    ticket_no = body.ticket_no or tickets.create_for_handoff(session, handoff=handoff, agent=agent,
+                                                             description=body.description, severity=body.severity)
+    service.link_ticket(session, handoff_id=handoff_id, agent=agent, ticket_no=ticket_no)
+    session.commit()
+    await live.publish("ticket", handoff_id)
+    return present.handoffs(session, [handoff])[0]
+
+
+@router.post("/{handoff_id}/resolve", response_model=ResolveOut)
+async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
+    """Resolve once: hand the conversation back to the bot, which asks the CSAT question."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    if handoff.status != "resolved":
+        try:  # keep the last customer turns before the handoff closes
+            await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
+        except RasaUnavailable:
+            session.rollback()
+    changed = service.resolve(session, handoff_id=handoff_id, agent=agent)
+    session.commit()
+    csat = False
+    if changed:
+        rasa = live.rasa_client()
+        try:
+            await rasa.resume(handoff.conversation_id)
+            await rasa.trigger_intent(handoff.conversation_id, RESOLVED_INTENT)
+            csat = True
+        except RasaUnavailable as error:
+            log.warning("could not hand %s back to the bot: %s", handoff.conversation_id, error)
+            service.audit(session, agent=agent, action="resume_failed", handoff_id=handoff_id,
+                          details={"error": str(error)[:300]})
+            session.commit()
+        await live.publish("resolved", handoff_id)
+    session.refresh(handoff)
+    return ResolveOut(resolved=changed, csat_requested=csat, handoff=present.handoffs(session, [handoff])[0])

@@ -1,0 +1,27 @@
+"""Canned replies of the console, in Chinese and English."""
+
+from __future__ import annotations
+
+CANNED: list[dict[str, str]] = [
+    {"code": "greeting", "title_zh": "问候", "title_en": "Greeting",
+     "zh": "您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？",
+     "en": "Hello, this is a customer service agent. How can I help you?"},
+    {"code": "checking", "title_zh": "正在查询", "title_en": "Checking",
+     "zh": "请稍等，我正在为您查询。", "en": "One moment please, I am checking that for you."},
+    {"code": "sorry", "title_zh": "致歉", "title_en": "Apology",
+     "zh": "非常抱歉给您带来不便，我们会尽快为您处理。",
+     "en": "I am very sorry for the inconvenience; we will sort this out as quickly as possible."},
+    {"code": "ticket", "title_zh": "已建工单", "title_en": "Ticket opened",
+     "zh": "我已为您创建工单，处理进展会第一时间通知您。",
+     "en": "I have opened a ticket for you and will keep you posted on its progress."},
+    {"code": "anything_else", "title_zh": "还有其他问题吗", "title_en": "Anything else",
+     "zh": "请问还有其他可以帮您的吗？", "en": "Is there anything else I can help you with?"},
+    {"code": "closing", "title_zh": "结束语", "title_en": "Closing",
+     "zh": "感谢您的耐心，祝您生活愉快！", "en": "Thank you for your patience, have a nice day!"},
+]
+
+
+def canned_replies(language: str) -> list[dict[str, str]]:
+    """Canned replies in `language` ("zh"/"en")."""
+    lang = "en" if language == "en" else "zh"
+    return [{"code": c["code"], "title": c[f"title_{lang}"], "text": c[lang]} for c in CANNED]

@@ -1,0 +1,214 @@
+// Agent console: live queue (SSE), conversation view, replies, notes, transfer, resolve, customer 360.
+"use strict";
+(function () {
+  var me = JSON.parse(document.getElementById("kefu-agent").textContent);
+  var state = { current: null, agents: [], canned: [], refreshing: false };
+  var $ = function (id) { return document.getElementById(id); };
+
+  function since(iso) {
+    var seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    return seconds < 60 ? Math.round(seconds) + "s" : Math.round(seconds / 60) + " " + t("minutes");
+  }
+  function when(iso) { var d = new Date(iso); return d.toLocaleTimeString(kefuLang() === "zh" ? "zh-CN" : "en-GB"); }
+
+  async function loadQueue() {
+    var data = await kefuApi("GET", "/handoffs");
+    var list = $("queue-list");
+    list.innerHTML = "";
+    if (!data.items.length) list.appendChild(kefuEl("li", { class: "empty", text: t("empty_queue") }));
+    data.items.forEach(function (h) {
+      var mine = h.assigned_agent_id === me.id;
+      var item = kefuEl("li", {
+        class: "queue-item prio-" + h.priority + (h.id === state.current ? " active" : "") + (mine ? " mine" : ""),
+        "data-testid": "queue-item", "data-id": String(h.id), "data-conversation": h.conversation_id,
+        onclick: function () { openConversation(h.id); }
+      }, [
+        kefuEl("div", { class: "row" }, [
+          kefuEl("strong", { text: h.customer_name || t("anonymous") }),
+          h.value_customer ? kefuEl("span", { class: "badge vip", text: t("value_customer") }) : null,
+          kefuEl("span", { class: "badge prio", text: t(h.priority) })
+        ]),
+        kefuEl("div", { class: "row small" }, [
+          kefuEl("span", { class: "status status-" + h.status, "data-testid": "queue-status",
+                           text: t(h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "") }),
+          kefuEl("span", { text: " · " + h.channel + " · " + since(h.created_at) })
+        ]),
+        kefuEl("div", { class: "small muted", text: h.last_message || h.reason || "" })
+      ]);
+      list.appendChild(item);
+    });
+    $("queue-count").textContent = String(data.total);
+  }
+
+  function messageNode(m) {
+    var children = [
+      kefuEl("div", { class: "meta", text: t("role_" + m.role) + (m.agent_name ? " · " + m.agent_name : "") +
+                                            " · " + when(m.created_at) }),
+      kefuEl("div", { class: "text", text: m.text })
+    ];
+    if (m.role === "agent" && m.delivery && m.delivery !== "delivered") {
+      var mark = kefuEl("div", { class: "delivery " + m.delivery, "data-testid": "delivery-mark",
+                                 text: m.delivery === "recorded" ? t("recorded") : t("not_delivered") });
+      if (m.delivery === "pending") {
+        mark.appendChild(kefuEl("button", { class: "link", "data-testid": "retry", text: t("retry"),
+          onclick: function () { act("POST", "/handoffs/" + state.current + "/messages/" + m.id + "/retry"); } }));
+      }
+      children.push(mark);
+    }
+    return kefuEl("li", { class: "msg role-" + m.role, "data-testid": "msg-" + m.role, "data-id": String(m.id) },
+                  children);
+  }
+
+  function renderCustomer(c) {
+    var box = $("customer360");
+    box.innerHTML = "";
+    if (!c) { box.appendChild(kefuEl("p", { class: "muted", text: t("anonymous") })); return; }
+    var dl = kefuEl("dl", {});
+    function pair(key, value) {
+      dl.appendChild(kefuEl("dt", { text: t(key) }));
+      dl.appendChild(kefuEl("dd", { "data-testid": "c360-" + key, text: value === null || value === undefined ? "—" : String(value) }));
+    }
+    box.appendChild(kefuEl("h3", { "data-testid": "c360-name", text: c.name || ("#" + c.id) }));
+    pair("tier", c.tier); pair("points", c.points); pair("segment", c.segment);
+    pair("satisfaction", c.satisfaction);
+    pair("churn", c.churn_risk ? (c.churn_risk.level + " (" + c.churn_risk.score + ")") : null);
+    box.appendChild(dl);
+    if (c.churn_risk && c.churn_risk.reasons && c.churn_risk.reasons.length) {
+      box.appendChild(kefuEl("ul", { class: "reasons" }, c.churn_risk.reasons.map(function (r) {
+        return kefuEl("li", { text: r }); })));
+    }
+    box.appendChild(kefuEl("h4", { text: t("open_tickets") }));
+    box.appendChild(kefuEl("ul", { "data-testid": "c360-tickets" }, (c.open_tickets || []).map(function (tk) {
+      return kefuEl("li", { text: tk.ticket_no + " · " + (tk.category || "") + " · " + tk.status + " " + (tk.summary || "") });
+    })));
+    box.appendChild(kefuEl("h4", { text: t("recent_orders") }));
+    box.appendChild(kefuEl("ul", { "data-testid": "c360-orders" }, (c.recent_orders || []).map(function (o) {
+      return kefuEl("li", { text: o.order_no + " · " + o.status + " · " + o.total + " " + (o.currency || "") });
+    })));
+  }
+
+  async function openConversation(id) {
+    state.current = id;
+    var data = await kefuApi("GET", "/handoffs/" + id);
+    var h = data.handoff;
+    $("conversation").hidden = false;
+    $("placeholder").hidden = true;
+    $("conv-title").textContent = (h.customer_name || t("anonymous")) + " · " + h.channel + " · " + h.conversation_id;
+    $("conv-reason").textContent = t("reason") + ": " + (h.reason || h.reason_code || "—");
+    $("conv-status").textContent = t(h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "");
+    $("conv-ticket").textContent = h.ticket_no ? t("ticket") + " " + h.ticket_no : "";
+    var holder = h.assigned_agent_id === me.id || me.supervisor;
+    $("btn-claim").hidden = h.status !== "waiting";
+    $("btn-resolve").hidden = h.status === "resolved" || !holder || h.status === "waiting";
+    $("composer").hidden = h.status === "resolved" || !holder || h.status === "waiting";
+    $("transfer-box").hidden = h.status === "resolved" || !holder;
+    var list = $("transcript");
+    list.innerHTML = "";
+    data.messages.filter(function (m) { return m.role !== "system"; }).forEach(function (m) {
+      list.appendChild(messageNode(m)); });
+    list.scrollTop = list.scrollHeight;
+    renderCustomer(data.customer);
+    document.querySelectorAll(".queue-item").forEach(function (el) {
+      el.classList.toggle("active", el.dataset.id === String(id)); });
+  }
+
+  async function act(method, path, body) {
+    try {
+      var result = await kefuApi(method, path, body);
+      $("flash").textContent = "";
+      return result;
+    } catch (error) {
+      $("flash").textContent = error.message;
+      throw error;
+    } finally {
+      await refresh();
+    }
+  }
+
+  async function refresh() {
+    await loadQueue();
+    if (state.current) await openConversation(state.current);
+  }
+
+  async function loadAgents() {
+    var data = await kefuApi("GET", "/console/agents");
+    state.agents = data.items;
+    var select = $("transfer-target");
+    select.innerHTML = "";
+    select.appendChild(kefuEl("option", { value: "", text: t("transfer") + "…" }));
+    select.appendChild(kefuEl("option", { value: "supervisor", text: t("to_supervisor") }));
+    select.appendChild(kefuEl("option", { value: "queue", text: t("to_queue") }));
+    data.items.filter(function (a) { return a.id !== me.id; }).forEach(function (a) {
+      select.appendChild(kefuEl("option", { value: String(a.id),
+        text: a.display_name + (a.online ? " ●" : " ○") + " (" + a.load + ")" }));
+    });
+  }
+
+  async function loadCanned() {
+    var data = await kefuApi("GET", "/console/canned?lang=" + kefuLang());
+    var select = $("canned");
+    select.innerHTML = "";
+    select.appendChild(kefuEl("option", { value: "", text: t("canned") + "…" }));
+    data.items.forEach(function (c) { select.appendChild(kefuEl("option", { value: c.text, text: c.title })); });
+  }
+
+  function wire() {
+    $("btn-claim").addEventListener("click", function () {
+      act("POST", "/handoffs/" + state.current + "/claim").catch(function () {}); });
+    $("btn-resolve").addEventListener("click", function () {
+      act("POST", "/handoffs/" + state.current + "/resolve").catch(function () {}); });
+    $("composer").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = $("reply").value.trim();
+      if (!text) return;
+      var asNote = $("as-note").checked;
+      $("reply").value = "";
+      act("POST", "/handoffs/" + state.current + (asNote ? "/notes" : "/messages"), { text: text }).catch(function () {});
+    });
+    $("as-note").addEventListener("change", function () {
+      $("reply").placeholder = t(this.checked ? "note_placeholder" : "reply_placeholder");
+      $("btn-send").textContent = t(this.checked ? "send_note" : "send");
+    });
+    $("canned").addEventListener("change", function () { if (this.value) $("reply").value = this.value; this.value = ""; });
+    $("transfer-target").addEventListener("change", function () {
+      var v = this.value; this.value = "";
+      if (!v) return;
+      var body = v === "supervisor" ? { to_supervisor: true } : v === "queue" ? { to_queue: true } : { agent_id: Number(v) };
+      act("POST", "/handoffs/" + state.current + "/transfer", body).catch(function () {});
+    });
+    $("ticket-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var no = $("ticket-no").value.trim();
+      act("POST", "/handoffs/" + state.current + "/ticket", no ? { ticket_no: no } : { create: true }).catch(function () {});
+      $("ticket-no").value = "";
+    });
+    $("agent-status").addEventListener("change", function () {
+      kefuApi("POST", "/console/heartbeat", { status: this.value }); });
+    var auto = $("auto-assign");
+    if (auto) {
+      kefuApi("GET", "/console/settings").then(function (s) { auto.checked = s.auto_assign; $("capacity").value = s.capacity; });
+      $("settings-form").addEventListener("change", function () {
+        kefuApi("PUT", "/console/settings", { auto_assign: auto.checked, capacity: Number($("capacity").value) });
+      });
+    }
+  }
+
+  function live() {
+    var source = new EventSource("/api/v1/console/events");
+    source.addEventListener("handoff", function (event) {
+      var data = JSON.parse(event.data);
+      loadQueue();
+      if (state.current && data.handoff_id === state.current) openConversation(state.current);
+      if (data.type === "agents") loadAgents();
+    });
+    source.addEventListener("open", function () { $("live").classList.add("on"); });
+    source.addEventListener("error", function () { $("live").classList.remove("on"); });
+  }
+
+  kefuApplyStrings();
+  wire();
+  loadQueue(); loadAgents(); loadCanned(); live();
+  kefuApi("POST", "/console/heartbeat", { status: "online" });
+  setInterval(function () { kefuApi("POST", "/console/heartbeat", { status: $("agent-status").value }).catch(function () {}); }, 20000);
+  setInterval(function () { loadQueue().catch(function () {}); }, 30000);  // waiting times tick; SSE does the rest
+})();

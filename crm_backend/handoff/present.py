@@ -1,0 +1,58 @@
+"""Turn handoff rows into API bodies (names joined in bulk, waiting time computed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_backend.agent.models import Agent
+from crm_backend.customer.models import Customer
+from crm_backend.handoff.models import Handoff, HandoffMessage
+from crm_backend.handoff.schemas import HandoffOut, MessageOut
+from crm_backend.handoff.service import aware, now_utc
+
+
+def _names(session: Session, model: type[Customer] | type[Agent], ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows: Any = session.scalars(select(model).where(model.id.in_(ids)))
+    return {row.id: row.display_name for row in rows}
+
+
+def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
+    """API bodies of several handoffs."""
+    customers = _names(session, Customer, {h.customer_id for h in rows if h.customer_id is not None})
+    agent_ids = {h.assigned_agent_id for h in rows if h.assigned_agent_id is not None}
+    agents = _names(session, Agent, agent_ids)
+    last: dict[int, str] = {}
+    if rows:
+        for message in session.scalars(select(HandoffMessage).where(
+                HandoffMessage.handoff_id.in_([h.id for h in rows]), HandoffMessage.role == "user")
+                .order_by(HandoffMessage.created_at, HandoffMessage.id)):
+            last[message.handoff_id] = message.text[:120]
+    now = now_utc()
+    out = []
+    for h in rows:
+        created = aware(h.created_at) or now
+        end = aware(h.claimed_at) or aware(h.resolved_at) or now
+        out.append(HandoffOut(
+            id=h.id, conversation_id=h.conversation_id, channel=h.channel, customer_id=h.customer_id,
+            customer_name=customers.get(h.customer_id) if h.customer_id is not None else None, language=h.language,
+            reason=h.reason, reason_code=h.reason_code, priority=h.priority, value_customer=h.value_customer,
+            status=h.status, assigned_agent_id=h.assigned_agent_id,
+            assigned_agent_name=agents.get(h.assigned_agent_id) if h.assigned_agent_id is not None else None,
+            ticket_no=h.ticket_no, created_at=created, claimed_at=aware(h.claimed_at),
+            first_response_at=aware(h.first_response_at), resolved_at=aware(h.resolved_at),
+            waiting_seconds=max(0, int((end - created).total_seconds())), last_message=last.get(h.id)))
+    return out
+
+
+def messages(session: Session, rows: Sequence[HandoffMessage]) -> list[MessageOut]:
+    agents = _names(session, Agent, {m.agent_id for m in rows if m.agent_id is not None})
+    return [MessageOut(id=m.id, role=m.role, text=m.text, agent_id=m.agent_id,
+                       agent_name=agents.get(m.agent_id) if m.agent_id is not None else None,
+                       created_at=aware(m.created_at) or now_utc(), delivery=m.delivery, attempts=m.attempts)
+            for m in rows]

@@ -1,0 +1,75 @@
+"""The CRM's client of Rasa's HTTP API (tracker read, bot-event push, resume, trigger_intent).
+
+Every call has a short timeout and raises `RasaUnavailable` on any transport or HTTP failure, so
+callers can queue a message instead of losing it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or refused the request."""
+
+
+class RasaClient:
+    """Thin async wrapper over the Rasa 3.6 conversation endpoints, authenticated with `?token=`."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 5.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.transport = transport
+
+    def _url(self, conversation_id: str, suffix: str) -> str:
+        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{suffix}"
+
+    async def _request(self, method: str, url: str, params: dict[str, str], json: Any = None) -> Any:
+        params = {**params, "token": self.token}
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+                response = await client.request(method, url, params=params, json=json)
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"HTTP {response.status_code}: {response.text[:200]}")
+        return response.json() if response.content else None
+
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's tracker with all events."""
+        result = await self._request("GET", self._url(conversation_id, "tracker"), {"include_events": "ALL"})
+        return result if isinstance(result, dict) else {}
+
+    async def send_bot_message(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> None:
+        """Append a `bot` event with side effects: Rasa sends it on the customer's latest channel."""
+        event = {"event": "bot", "text": text, "timestamp": time.time(), "metadata": metadata or {}}
+        await self._request("POST", self._url(conversation_id, "tracker/events"),
+                            {"output_channel": "latest", "execute_side_effects": "true"}, json=event)
+
+    async def resume(self, conversation_id: str) -> None:
+        """Post a `resume` event so the bot answers again."""
+        await self._request("POST", self._url(conversation_id, "tracker/events"), {"execute_side_effects": "true"},
+                            json={"event": "resume", "timestamp": time.time()})
+
+    async def trigger_intent(self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None) -> Any:
+        """Trigger an external intent and send the bot's answer on the latest channel."""
+        return await self._request("POST", self._url(conversation_id, "trigger_intent"), {"output_channel": "latest"},
+                                   json={"name": intent, "entities": entities or {}})
+
+
+def transcript_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """User and bot turns of a tracker's events as `{role, text, at, ts}` (ts = Rasa's float timestamp)."""
+    turns: list[dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        text = event.get("text")
+        if kind in ("user", "bot") and text:
+            ts = float(event.get("timestamp") or 0.0)
+            turns.append({"role": kind, "text": str(text), "ts": ts})
+    return turns

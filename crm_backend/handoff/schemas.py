@@ -1,0 +1,103 @@
+"""Request and response bodies of the handoff API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class TranscriptTurn(BaseModel):
+    role: Literal["user", "bot"]
+    text: str = Field(max_length=4000)
+    at: str | float | None = None
+
+
+class HandoffCreate(BaseModel):
+    conversation_id: str = Field(min_length=1, max_length=128)
+    channel: str = Field(min_length=1, max_length=32)
+    customer_id: int | None = None
+    reason: str = Field(default="", max_length=1000)
+    reason_code: str = Field(default="", max_length=64)
+    priority: Literal["urgent", "high", "normal", "low"] = "normal"
+    transcript: list[TranscriptTurn] = Field(default_factory=list, max_length=200)
+    language: Literal["zh", "en"] = "zh"
+
+
+class HandoffCreated(BaseModel):
+    handoff_id: int
+    status: str
+    expected_wait_minutes: int
+    agents_online: int
+    offer_callback: bool
+
+
+class HandoffOut(BaseModel):
+    id: int
+    conversation_id: str
+    channel: str
+    customer_id: int | None
+    customer_name: str | None
+    language: str
+    reason: str
+    reason_code: str
+    priority: str
+    value_customer: bool
+    status: str
+    assigned_agent_id: int | None
+    assigned_agent_name: str | None
+    ticket_no: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    waiting_seconds: int
+    last_message: str | None = None
+
+
+class MessageOut(BaseModel):
+    id: int
+    role: str
+    text: str
+    agent_id: int | None
+    agent_name: str | None
+    created_at: datetime
+    delivery: str | None
+    attempts: int
+
+
+class HandoffDetail(BaseModel):
+    handoff: HandoffOut
+    messages: list[MessageOut]
+    customer: dict[str, Any] | None
+
+
+class HandoffPage(BaseModel):
+    items: list[HandoffOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TextIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class TransferIn(BaseModel):
+    agent_id: int | None = None
+    to_supervisor: bool = False
+    to_queue: bool = False
+
+
+class TicketIn(BaseModel):
+    ticket_no: str | None = Field(default=None, pattern=r"^T\d{6}$")
+    create: bool = False
+    description: str | None = Field(default=None, max_length=2000)
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+
+
+class ResolveOut(BaseModel):
+    resolved: bool
+    csat_requested: bool
+    handoff: HandoffOut
