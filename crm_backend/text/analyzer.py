@@ -16,6 +16,7 @@ from crm_backend.text.train import normalise, train_all
 CATEGORY_CONFIDENCE_MIN = 0.5
 
 _lock = threading.Lock()
+_predict_lock = threading.Lock()
 _models: dict[tuple[str, Task], Language] = {}
 
 
@@ -59,7 +60,10 @@ def _model(language: str, task: Task) -> Language:
 
 def classify(text: str, language: str, task: Task) -> dict[str, float]:
     """Class probabilities of one task for ``text`` in ``language``."""
-    return dict(_model(language, task)(normalise(text)).cats)
+    model = _model(language, task)
+    # spaCy pipelines are not documented as thread-safe; a call takes about a millisecond.
+    with _predict_lock:
+        return dict(model(normalise(text)).cats)
 
 
 def analyze(text: str) -> TextAnalysis:

@@ -62,13 +62,13 @@ def test_value_segment(current: float, potential: float, segment: str) -> None:
 
 def test_lifecycle_rules_in_order() -> None:
     base = dict(tenure_days=400.0, recency_days=20.0, median_interval=30.0, trend=0.5)
-    assert f.lifecycle_stage(orders=0, **base) == "acquisition"  # type: ignore[arg-type]
-    assert f.lifecycle_stage(orders=1, **base) == "conversion"  # type: ignore[arg-type]
+    assert f.lifecycle_stage(orders=0, **base) == "acquisition"
+    assert f.lifecycle_stage(orders=1, **base) == "conversion"
     assert f.lifecycle_stage(orders=3, tenure_days=10, recency_days=2, median_interval=3, trend=1) == "conversion"
     assert f.lifecycle_stage(orders=5, tenure_days=400, recency_days=100, median_interval=30, trend=0.5) == "decline"
     assert f.lifecycle_stage(orders=5, tenure_days=400, recency_days=10, median_interval=30, trend=0.2) == "decline"
     assert f.lifecycle_stage(orders=5, tenure_days=400, recency_days=10, median_interval=30, trend=0.7) == "upgrade"
-    assert f.lifecycle_stage(orders=5, **base) == "retention"  # type: ignore[arg-type]
+    assert f.lifecycle_stage(orders=5, **base) == "retention"
     # a customer who buys every 60 days is not declining after 100 days (limit 120)
     assert f.lifecycle_stage(orders=5, tenure_days=400, recency_days=100, median_interval=60, trend=0.5) == "retention"
 

@@ -1,0 +1,47 @@
+"""Ticket routes (service token): create, read, status workflow, a customer's tickets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+
+from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core.pagination import Page, PageDep
+from crm_backend.ticket import service
+from crm_backend.ticket.schemas import StatusChange, TicketCreate, TicketCreated, TicketOut, TicketSummary
+
+router = APIRouter(tags=["tickets"], dependencies=[Depends(require_service_token)])
+
+
+@router.post("/tickets", status_code=201, response_model=TicketCreated)
+def create_ticket(body: TicketCreate, session: SessionDep,
+                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+    """Open a ticket; the category is inferred from the description when omitted and the model is confident."""
+    status, payload = service.create_ticket(session, data=body, idempotency_key=idempotency_key)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/tickets/{ticket_no}", response_model=TicketOut)
+def get_ticket(ticket_no: str, session: SessionDep) -> TicketOut:
+    """One ticket with its status history; 404 `ticket_not_found`."""
+    return TicketOut.model_validate(service.get_ticket(session, ticket_no=ticket_no))
+
+
+@router.patch("/tickets/{ticket_no}/status", response_model=TicketOut)
+def change_status(ticket_no: str, body: StatusChange, session: SessionDep) -> TicketOut:
+    """Move the ticket along the workflow; 409 `invalid_transition` for a step that is not allowed."""
+    return TicketOut.model_validate(service.change_status(session, ticket_no=ticket_no, change=body))
+
+
+@router.get("/customers/{customer_id}/tickets", response_model=Page[TicketSummary])
+def customer_tickets(
+    customer_id: int, session: SessionDep, page: PageDep,
+    status: Annotated[Literal["open", "in_progress", "resolved", "closed"] | None, Query()] = None,
+) -> Page[TicketSummary]:
+    """A customer's tickets, newest first, optionally filtered by status."""
+    rows, total = service.customer_tickets(session, customer_id=customer_id, status=status, limit=page.limit,
+                                           offset=page.offset)
+    return Page[TicketSummary](items=[TicketSummary.model_validate(t) for t in rows], total=total,
+                               limit=page.limit, offset=page.offset)

@@ -1,0 +1,24 @@
+"""Interaction API schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class InteractionUpsert(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=128)
+    channel: str = Field(min_length=1, max_length=32)
+    customer_id: int | None = None
+    intents: list[str | dict[str, Any]] = Field(default_factory=list, max_length=200)
+    sentiment: float | None = Field(default=None, ge=-1, le=1)
+    escalated: bool = False
+    resolved_by_bot: bool = False
+
+
+class InteractionSaved(BaseModel):
+    interaction_id: int
+    created: bool
