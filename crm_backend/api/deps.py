@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from crm_backend.core.config import Settings, get_settings
 from crm_backend.core.db import get_session
 from crm_backend.core.errors import UnauthorizedError
 from crm_backend.core.i18n import Language, pick_language
-from crm_backend.core.security import check_service_token
+from crm_backend.core.security import check_service_token, decode_customer_token
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -39,3 +39,16 @@ def request_language(request: Request) -> Language:
 
 
 LanguageDep = Annotated[Language, Depends(request_language)]
+
+
+def customer_from_token(
+    settings: SettingsDep,
+    x_customer_token: Annotated[str | None, Header(description="signed customer token (JWT HS256)")] = None,
+) -> int:
+    """Customer id from a verified `X-Customer-Token` header; 401 `unauthorized` otherwise."""
+    if not x_customer_token:
+        raise UnauthorizedError("Missing customer token", "缺少客户令牌")
+    return decode_customer_token(x_customer_token, settings.customer_token_secret)
+
+
+CurrentCustomerId = Annotated[int, Depends(customer_from_token)]

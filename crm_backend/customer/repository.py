@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_backend.customer.models import Customer
@@ -14,3 +14,16 @@ def get(session: Session, customer_id: int) -> Customer | None:
 
 def by_phone(session: Session, phone: str) -> Customer | None:
     return session.scalars(select(Customer).where(Customer.phone == phone)).first()
+
+
+def search(session: Session, *, q: str | None, tier: str | None, limit: int, offset: int) -> tuple[list[Customer], int]:
+    """Customers matching a name / phone / email fragment and tier, by id."""
+    query = select(Customer)
+    if q:
+        needle = f"%{q.strip().lower()}%"
+        query = query.where(or_(func.lower(Customer.name_en).like(needle), Customer.name_zh.like(f"%{q.strip()}%"),
+                                Customer.phone.like(needle), func.lower(Customer.email).like(needle)))
+    if tier:
+        query = query.where(Customer.tier == tier)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Customer.id).limit(limit).offset(offset))), total

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from crm_backend.customer.models import Customer
 from crm_backend.customer.service import mask_phone
@@ -34,3 +35,15 @@ class CustomerOut(BaseModel):
             consent_marketing=customer.consent_marketing, consent_sms=customer.consent_sms,
             consent_email=customer.consent_email, created_at=customer.created_at,
         )
+
+
+class CustomerPatch(BaseModel):
+    """Fields a customer (through the assistant) or an agent may change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preferred_language: Literal["zh", "en"] | None = None
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    consent_marketing: bool | None = None
+    consent_sms: bool | None = None
+    consent_email: bool | None = None

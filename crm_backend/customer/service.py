@@ -24,3 +24,12 @@ def mask_phone(phone: str | None) -> str | None:
     if len(phone) < 7:
         return "*" * len(phone)
     return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+def update_customer(session: Session, *, customer_id: int, changes: dict[str, object]) -> Customer:
+    """Apply profile changes (language, email, consents) and commit."""
+    customer = get_customer(session, customer_id=customer_id)
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    session.commit()
+    return customer

@@ -42,3 +42,13 @@ class OutboxItem(BaseModel):
     def code(self) -> str | None:
         match = re.search(r"\b(\d{6})\b", self.body)
         return match.group(1) if match else None
+
+
+class CustomerTokenIn(BaseModel):
+    customer_id: int
+    ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+
+
+class CustomerTokenOut(BaseModel):
+    token: str
+    expires_in: int

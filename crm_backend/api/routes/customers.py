@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 
 from crm_backend.api.deps import SessionDep, require_service_token
-from crm_backend.customer import service
-from crm_backend.customer.schemas import CustomerOut
+from crm_backend.core.errors import ValidationFailed
+from crm_backend.core.pagination import Page, PageDep
+from crm_backend.customer import repository, service
+from crm_backend.customer.models import TIERS
+from crm_backend.customer.schemas import CustomerOut, CustomerPatch
 
 router = APIRouter(prefix="/customers", tags=["customers"], dependencies=[Depends(require_service_token)])
+
+
+@router.get("", response_model=Page[CustomerOut])
+def search_customers(session: SessionDep, page: PageDep,
+                     q: Annotated[str | None, Query(max_length=64, description="name, phone or email fragment")] = None,
+                     tier: str | None = None) -> Page[CustomerOut]:
+    """Find customers (agent console search)."""
+    if tier is not None and tier not in TIERS:
+        raise ValidationFailed(f"tier must be one of {', '.join(TIERS)}", "会员等级取值无效")
+    rows, total = repository.search(session, q=q, tier=tier, limit=page.limit, offset=page.offset)
+    return Page[CustomerOut](items=[CustomerOut.of(c) for c in rows], total=total, limit=page.limit,
+                             offset=page.offset)
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)
 def get_customer(customer_id: int, session: SessionDep) -> CustomerOut:
     """A customer's profile (phone masked); 404 `customer_not_found`."""
     return CustomerOut.of(service.get_customer(session, customer_id=customer_id))
+
+
+@router.patch("/{customer_id}", response_model=CustomerOut)
+def update_customer(customer_id: int, body: CustomerPatch, session: SessionDep) -> CustomerOut:
+    """Change preferred language, email or consent flags."""
+    changes = body.model_dump(exclude_unset=True)
+    if any(value is None for value in changes.values()):
+        raise ValidationFailed("Fields may be omitted but not null", "字段可以省略，但不能为 null")
+    return CustomerOut.of(service.update_customer(session, customer_id=customer_id, changes=changes))

@@ -5,8 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from crm_backend.api.deps import SessionDep, SettingsDep, require_service_token
+from crm_backend.core.security import create_customer_token
+from crm_backend.customer.service import get_customer
 from crm_backend.identity import service
-from crm_backend.identity.schemas import CustomerRef, OtpSendIn, OtpSendOut, OtpVerifyIn
+from crm_backend.identity.schemas import (
+    CustomerRef,
+    CustomerTokenIn,
+    CustomerTokenOut,
+    OtpSendIn,
+    OtpSendOut,
+    OtpVerifyIn,
+)
 
 router = APIRouter(prefix="/identity", tags=["identity"], dependencies=[Depends(require_service_token)])
 
@@ -31,3 +40,11 @@ def verify_otp(body: OtpVerifyIn, session: SessionDep, settings: SettingsDep) ->
 def channel_customer(channel: str, sender_id: str, session: SessionDep) -> CustomerRef:
     """The verified customer behind a channel user; 404 when not verified."""
     return CustomerRef(customer_id=service.customer_for_channel(session, channel=channel, sender_id=sender_id))
+
+
+@router.post("/customer-token", response_model=CustomerTokenOut)
+def issue_customer_token(body: CustomerTokenIn, session: SessionDep, settings: SettingsDep) -> CustomerTokenOut:
+    """Sign a customer token (HS256, `sub` = customer id) for a shopper the website has logged in."""
+    get_customer(session, customer_id=body.customer_id)
+    token = create_customer_token(body.customer_id, settings.customer_token_secret, body.ttl_seconds)
+    return CustomerTokenOut(token=token, expires_in=body.ttl_seconds)

@@ -26,3 +26,60 @@ def test_unknown_customer(client, service_headers):
     assert response.status_code == 404
     assert response.json()["error"] == {"code": "customer_not_found", "message": "未找到客户 999999",
                                         "details": None}
+
+
+def test_search_customers(client, service_headers):
+    by_name = client.get("/api/v1/customers", params={"q": "王伟"}, headers=service_headers).json()
+    assert by_name["items"][0]["id"] == 1
+    by_phone = client.get("/api/v1/customers", params={"q": "13800000003"}, headers=service_headers).json()
+    assert [c["id"] for c in by_phone["items"]] == [3]
+    english = client.get("/api/v1/customers", params={"q": "emily"}, headers=service_headers).json()
+    assert english["total"] == 1
+    gold = client.get("/api/v1/customers", params={"tier": "gold"}, headers=service_headers).json()
+    assert {c["id"] for c in gold["items"]} == {3, 5}
+    assert client.get("/api/v1/customers", params={"tier": "platinum"}, headers=service_headers).status_code == 422
+    assert client.get("/api/v1/customers", params={"limit": 0}, headers=service_headers).status_code == 422
+
+
+def test_update_customer(client, service_headers):
+    url = "/api/v1/customers/4"
+    response = client.patch(url, json={"preferred_language": "en", "consent_marketing": True},
+                            headers=service_headers)
+    assert response.status_code == 200
+    assert response.json()["preferred_language"] == "en" and response.json()["consent_marketing"] is True
+    assert response.json()["display_name"] == "Zhang Xiaoming"
+    for bad in ({"preferred_language": "fr"}, {"email": "not-an-email"}, {"tier": "diamond"},
+                {"preferred_language": None}):
+        assert client.patch(url, json=bad, headers=service_headers).status_code == 422
+    assert client.get(url, headers=service_headers).json()["tier"] == "regular"
+
+
+def test_customer_token_round_trip(client, service_headers):
+    from crm_backend.core.config import get_settings
+    from crm_backend.core.errors import UnauthorizedError
+    from crm_backend.core.security import create_customer_token, decode_customer_token
+
+    response = client.post("/api/v1/identity/customer-token", json={"customer_id": 3}, headers=service_headers)
+    assert response.status_code == 200
+    secret = get_settings().customer_token_secret
+    assert decode_customer_token(response.json()["token"], secret) == 3
+    assert client.post("/api/v1/identity/customer-token", json={"customer_id": 99999},
+                       headers=service_headers).status_code == 404
+    expired = create_customer_token(3, secret, ttl_seconds=-10)
+    forged = create_customer_token(3, "another-secret")
+    for token in (expired, forged, "garbage"):
+        try:
+            decode_customer_token(token, secret)
+        except UnauthorizedError:
+            continue
+        raise AssertionError(f"{token} was accepted")
+
+
+def test_password_hashing():
+    from crm_backend.core.security import hash_password, verify_password
+
+    hashed = hash_password("agent1-pass", rounds=4)
+    assert hashed != "agent1-pass"
+    assert verify_password("agent1-pass", hashed)
+    assert not verify_password("agent1-PASS", hashed)
+    assert not verify_password("x", "not-a-hash")
