@@ -20,7 +20,7 @@ CLV_HORIZON_YEARS = 3.0
 
 # Value segment thresholds on current value (RFM, 0..1) and potential value (loyalty, 0..1).
 CURRENT_HIGH = 0.6
-POTENTIAL_HIGH = 0.5
+POTENTIAL_HIGH = 0.55
 SEGMENT_NAMES = {
     "value": ("value customer", "价值客户"),
     "potential": ("potential-value customer", "潜价值客户"),
@@ -109,10 +109,17 @@ def clv_estimate(*, orders: int, spend: float, tenure_days: float, churn_risk: f
 
 
 # ---------------------------------------------------------------------------------- potential / segment
-def spend_trend(last_12m: float, previous_12m: float) -> float:
-    """0..1, 0.5 = flat: ``0.5 + (last − previous) / (2 × max(last, previous))`` (0.5 when both are 0)."""
+# A customer needs a full previous year before a spend trend means anything.
+TREND_MIN_TENURE_DAYS = 395
+
+
+def spend_trend(last_12m: float, previous_12m: float, *, tenure_days: float = TREND_MIN_TENURE_DAYS) -> float:
+    """0..1, 0.5 = flat: ``0.5 + (last − previous) / (2 × max(last, previous))``.
+
+    0.5 (unknown) when both are 0 or the customer joined less than 395 days ago.
+    """
     top = max(last_12m, previous_12m)
-    if top <= 0:
+    if top <= 0 or tenure_days < TREND_MIN_TENURE_DAYS:
         return 0.5
     return 0.5 + (last_12m - previous_12m) / (2 * top)
 

@@ -143,7 +143,7 @@ def score_card(facts: Facts, rfm: f.Rfm, *, now: datetime) -> dict[str, Any]:
     clv = f.clv_estimate(orders=orders, spend=spend, tenure_days=tenure, churn_risk=churn.risk)
     last_12 = sum(amount for at, amount in facts.orders if _age(now, at) <= 365)
     prev_12 = sum(amount for at, amount in facts.orders if 365 < _age(now, at) <= 730)
-    trend = f.spend_trend(last_12, prev_12)
+    trend = f.spend_trend(last_12, prev_12, tenure_days=tenure)
     potential = f.potential_value(orders=orders, referrals=facts.referrals, nps=latest_nps, trend=trend)
     segment = f.value_segment(rfm.current_value, potential)
     interval = f.median_interval_days(order_dates)

@@ -48,13 +48,14 @@ def test_trend_and_potential() -> None:
     assert f.spend_trend(200, 0) == 1.0
     assert f.spend_trend(0, 200) == 0.0
     assert f.spend_trend(50, 100) == 0.25
+    assert f.spend_trend(500, 0, tenure_days=200) == 0.5  # no previous year to compare with
     # repeat min(1, 4/4)=1 → .35; referrals 1/3 → .0667; nps 9 → .225; trend .5 → .1
     assert f.potential_value(orders=5, referrals=1, nps=9, trend=0.5) == pytest.approx(0.7417, abs=1e-4)
     assert f.potential_value(orders=1, referrals=0, nps=None, trend=0.5) == pytest.approx(0.225)
 
 
 @pytest.mark.parametrize(("current", "potential", "segment"), [
-    (0.8, 0.7, "value"), (0.3, 0.6, "potential"), (0.9, 0.2, "secondary"), (0.2, 0.2, "low"), (0.6, 0.5, "value"),
+    (0.8, 0.7, "value"), (0.3, 0.6, "potential"), (0.9, 0.2, "secondary"), (0.2, 0.2, "low"), (0.6, 0.55, "value"), (0.7, 0.54, "secondary"),
 ])
 def test_value_segment(current: float, potential: float, segment: str) -> None:
     assert f.value_segment(current, potential) == segment
