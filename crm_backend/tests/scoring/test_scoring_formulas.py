@@ -55,7 +55,8 @@ def test_trend_and_potential() -> None:
 
 
 @pytest.mark.parametrize(("current", "potential", "segment"), [
-    (0.8, 0.7, "value"), (0.3, 0.6, "potential"), (0.9, 0.2, "secondary"), (0.2, 0.2, "low"), (0.6, 0.55, "value"), (0.7, 0.54, "secondary"),
+    (0.8, 0.7, "value"), (0.3, 0.6, "potential"), (0.9, 0.2, "secondary"), (0.2, 0.2, "low"),
+    (0.6, 0.55, "value"), (0.7, 0.54, "secondary"),
 ])
 def test_value_segment(current: float, potential: float, segment: str) -> None:
     assert f.value_segment(current, potential) == segment
