@@ -51,7 +51,7 @@ def test_linked_ticket_gives_customer(client: TestClient, service_headers: dict,
 
 def test_bad_input_changes_nothing(client: TestClient, service_headers: dict, session: Session) -> None:
     before = count(session, Feedback), count(session, Ticket)
-    for body, status, code in [
+    cases: list[tuple[dict[str, object], int, str]] = [
         ({"kind": "nps", "score": 11}, 422, "validation_error"),
         ({"kind": "nps", "score": -1}, 422, "validation_error"),
         ({"kind": "csat", "score": 0}, 422, "validation_error"),
@@ -61,7 +61,8 @@ def test_bad_input_changes_nothing(client: TestClient, service_headers: dict, se
         ({"kind": "csat", "score": 1, "customer_id": 99999}, 404, "customer_not_found"),
         ({"kind": "csat", "score": 1, "ticket_no": "T999999"}, 404, "ticket_not_found"),
         ({"kind": "csat", "score": 1, "agent_id": 99999}, 404, "agent_not_found"),
-    ]:
+    ]
+    for body, status, code in cases:
         r = client.post("/api/v1/feedback", headers=service_headers, json={"channel": "web", **body})
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), body
     malformed = client.post("/api/v1/feedback", headers={**service_headers, "Content-Type": "application/json"},
