@@ -127,7 +127,8 @@ async def test_telegram_update_with_secret_reaches_the_bot_and_reply_goes_to_the
     assert message.sender_id == "987654" and message.input_channel == "telegram"
     assert message.metadata == {"channel": "telegram", "sender_id": "987654"}
     sent = standin.sent("telegram", "sendMessage")
-    assert len(sent) == 1 and sent[0].body["chat_id"] == "987654" and sent[0].body["text"] == "echo: what are my points?"
+    assert len(sent) == 1 and sent[0].body["chat_id"] == "987654"
+    assert sent[0].body["text"] == "echo: what are my points?"
     assert standin.sent("telegram", "getMe"), "Rasa's username check goes to the stand-in too"
 
 
