@@ -68,6 +68,8 @@
   var state = loadState();
   var socket = null;
   var typingTimer = null;
+  var ready = false; // true between session_confirm and disconnect
+  var outbox = []; // messages typed before the session is confirmed
   var els = {};
 
   function loadState() {
@@ -230,8 +232,17 @@
     addMessage({ role: "user", text: shown, at: Date.now() }, true);
     var metadata = { language: lang };
     if (token) { metadata.customer_token = token; }
-    socket.emit("user_uttered", { message: payload, session_id: state.sessionId, metadata: metadata });
+    outbox.push({ message: payload, metadata: metadata });
+    flush();
     setTyping(true);
+  }
+
+  // socket.io sends buffered events before the connect handler runs, so wait for our own session confirmation.
+  function flush() {
+    while (ready && outbox.length) {
+      var item = outbox.shift();
+      socket.emit("user_uttered", { message: item.message, session_id: state.sessionId, metadata: item.metadata });
+    }
   }
 
   function onBotMessage(data) {
@@ -265,6 +276,8 @@
       saveState();
       if (!state.messages.length) { addMessage({ role: "bot", text: t.welcome, at: Date.now() }, true); }
       els.panel.setAttribute("data-session", id);
+      ready = true;
+      flush();
     });
     socket.on("bot_uttered", onBotMessage);
     socket.on("error", function (data) {
@@ -272,6 +285,7 @@
       addMessage({ role: "bot", text: data && data.code === "payload_too_large" ? t.tooLong : t.error }, false);
     });
     socket.on("disconnect", function () {
+      ready = false;
       els.status.textContent = t.offline;
       els.panel.classList.add("kefu-offline");
     });
