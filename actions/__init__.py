@@ -1,0 +1,1 @@
+"""Kefu's custom actions (rasa-sdk). They reach the CRM only through `actions.crm_client`."""

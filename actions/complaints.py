@@ -1,0 +1,219 @@
+"""Complaints: empathetic acknowledgement, a form (order optional, what happened, category), a ticket.
+
+If the CRM is down when the ticket is created, the complaint is kept in the `pending_ticket` slot
+(with its idempotency key) and resubmitted by `action_validate_slot_mappings` on every following
+turn until the CRM takes it; the customer is told the ticket number then. The key makes a resubmit
+that races a slow first attempt harmless.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import bot_failures, channel_of, crm, language, say, verified_customer
+from actions.crm_client import CrmError, CrmUnavailable
+from actions.forms import digits, failed_again, reset_failures
+
+CATEGORIES = ("delivery", "product_quality", "service_attitude", "price_billing", "refund_return", "account", "other")
+CATEGORY_CONFIDENCE = 0.6  # below this the bot asks instead of trusting the CRM's guess
+CATEGORY_WORDS = {
+    "delivery": ("物流", "快递", "配送", "送货", "deliver", "shipping", "courier", "package"),
+    "product_quality": ("质量", "坏", "破", "product", "quality", "broken", "damaged", "defect"),
+    "service_attitude": ("态度", "服务", "客服", "service", "attitude", "rude", "staff"),
+    "price_billing": ("价格", "扣款", "收费", "多扣", "billing", "price", "charge", "payment"),
+    "refund_return": ("退", "refund", "return"),
+    "account": ("账户", "账号", "积分", "account", "login", "points"),
+    "other": ("其他", "其它", "other"),
+}
+NO_ORDER = re.compile(r"^(没有|无|不用|不知道|跳过|没|不记得|none|no|skip|n/?a|no order|don'?t know)\W*$", re.I)
+ORDER_NO = re.compile(r"KF\d{8}", re.I)
+
+
+def category_from(text: str) -> str | None:
+    lowered = text.lower()
+    if lowered.strip() in CATEGORIES:
+        return lowered.strip()
+    for category, words in CATEGORY_WORDS.items():
+        if any(word in lowered for word in words):
+            return category
+    return None
+
+
+def ticket_payload(tracker: Tracker) -> dict[str, Any]:
+    order = tracker.get_slot("complaint_order")
+    category = tracker.get_slot("complaint_category")
+    payload: dict[str, Any] = {
+        "customer_id": verified_customer(tracker),
+        "severity": "high" if tracker.get_slot("complaint_severity") == "high" else "normal",
+        "channel": channel_of(tracker),
+        "description": tracker.get_slot("complaint_text") or "",
+        "order_no": order if order and order != "none" else None,
+        "conversation_id": tracker.sender_id,
+        "kind": "complaint",
+    }
+    if category and category in CATEGORIES and category != "other":
+        payload["category"] = category
+    return payload
+
+
+class ActionPrepareComplaint(Action):
+    """Keep what the customer already said, and infer the category when the CRM is confident."""
+
+    def name(self) -> str:
+        return "action_prepare_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        events: list[EventType] = [SlotSet("complaint_key", f"complaint-{uuid.uuid4().hex}"),
+                                   SlotSet("complaint_text", None), SlotSet("complaint_category", None),
+                                   SlotSet("complaint_order", None), SlotSet("form_failures", 0.0)]
+        order = ORDER_NO.search(text)
+        if order:
+            events.append(SlotSet("complaint_order", order.group(0).upper()))
+        if _is_descriptive(text):
+            events.append(SlotSet("complaint_text", text))
+            events += await _infer_category(tracker, text)
+        return events
+
+
+def _is_descriptive(text: str) -> bool:
+    """More than a bare "I want to complain": worth keeping as the description."""
+    stripped = re.sub(r"(我要|我想)?投诉(一下)?|i (want to|would like to) (make a )?complain(t)?|complaint", "",
+                      text, flags=re.I).strip(" ，,。.!！")
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", stripped))
+    return cjk >= 6 or len(stripped.split()) >= 4
+
+
+async def _infer_category(tracker: Tracker, text: str) -> list[EventType]:
+    try:
+        analysis = await crm(tracker).analyse(text)
+    except CrmError:
+        return []
+    category = analysis.get("category") or {}
+    events: list[EventType] = []
+    if (analysis.get("sentiment") or {}).get("label") == "negative" and \
+            float((analysis.get("sentiment") or {}).get("score") or 0) >= 0.8:
+        events.append(SlotSet("complaint_severity", "high"))
+    if category.get("label") in CATEGORIES and category.get("label") != "other" \
+            and float(category.get("confidence") or 0) >= CATEGORY_CONFIDENCE:
+        events.append(SlotSet("complaint_category", category["label"]))
+    return events
+
+
+class ValidateComplaintForm(FormValidationAction):
+    """Order number (optional), what happened, category (asked only when not inferred)."""
+
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    async def validate_complaint_order(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        match = ORDER_NO.search(text)
+        if match:
+            return {"complaint_order": match.group(0).upper(), **reset_failures()}
+        if NO_ORDER.match(text):
+            return {"complaint_order": "none", **reset_failures()}
+        if len(digits(text)) == 8:
+            return {"complaint_order": f"KF{digits(text)}", **reset_failures()}
+        say(dispatcher, tracker, "utter_order_no_invalid")
+        return {"complaint_order": None, **failed_again(dispatcher, tracker)}
+
+    async def validate_complaint_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if len(text) < 2:
+            say(dispatcher, tracker, "utter_complaint_text_short")
+            return {"complaint_text": None, **failed_again(dispatcher, tracker)}
+        result: dict[str, Any] = {"complaint_text": text, **reset_failures()}
+        if not tracker.get_slot("complaint_category"):
+            for event in await _infer_category(tracker, text):
+                result[event["name"]] = event["value"]
+        return result
+
+    async def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                          domain: DomainDict) -> dict[str, Any]:
+        category = category_from(str(value or ""))
+        if category is None:
+            say(dispatcher, tracker, "utter_category_invalid")
+            return {"complaint_category": None, **failed_again(dispatcher, tracker)}
+        return {"complaint_category": category, **reset_failures()}
+
+
+async def create_ticket(tracker: Tracker, payload: dict[str, Any], key: str) -> dict[str, Any]:
+    return dict(await crm(tracker).create_ticket(payload, key))
+
+
+def _tell_ticket(dispatcher: CollectingDispatcher, lang: str, ticket: dict[str, Any]) -> None:
+    say(dispatcher, lang, "utter_ticket_created", ticket_no=ticket["ticket_no"],
+        hours=ticket.get("sla_hours") or "-", due=str(ticket.get("sla_due_at") or "")[:16].replace("T", " "))
+
+
+class ActionCreateTicket(Action):
+    """Create the complaint ticket, tell its number + SLA, then ask the escalation policy."""
+
+    def name(self) -> str:
+        return "action_create_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        payload = ticket_payload(tracker)
+        key = tracker.get_slot("complaint_key") or f"complaint-{uuid.uuid4().hex}"
+        clear = [SlotSet(s, None) for s in ("complaint_order", "complaint_text", "complaint_category",
+                                            "complaint_key", "complaint_severity")]
+        try:
+            ticket = await create_ticket(tracker, payload, key)
+        except CrmUnavailable:
+            say(dispatcher, lang, "utter_ticket_kept")
+            return clear + [SlotSet("pending_ticket", {"payload": payload, "key": key})]
+        except CrmError as error:
+            say(dispatcher, lang, "utter_crm_error", message=error.message or error.code)
+            return clear + [SlotSet("pending_ticket", {"payload": payload, "key": key})]
+        _tell_ticket(dispatcher, lang, ticket)
+        events: list[EventType] = clear + [SlotSet("last_ticket_no", ticket["ticket_no"])]
+        decision = await decide(tracker, is_complaint=True, severity=payload["severity"],
+                                sentiment="negative", explicit=False)
+        if decision.get("escalate"):
+            events += [SlotSet("handoff_reason", decision.get("reason_code") or "complaint"),
+                       SlotSet("handoff_priority", decision.get("priority") or "normal"),
+                       FollowupAction("action_handoff_to_human")]
+        return events
+
+
+async def decide(tracker: Tracker, *, is_complaint: bool, severity: str | None, sentiment: str | None,
+                 explicit: bool) -> dict[str, Any]:
+    """The CRM's escalation policy; an unreachable CRM means no escalation decision (empty)."""
+    payload = {"customer_id": verified_customer(tracker), "message_sentiment": sentiment,
+               "complaint_severity": severity, "explicit_request": explicit,
+               "bot_failures": bot_failures(tracker), "is_complaint": is_complaint}
+    try:
+        return dict(await crm(tracker).decide_escalation(payload))
+    except CrmError:
+        return {}
+
+
+async def submit_pending_ticket(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> list[EventType]:
+    """Retry a complaint kept while the CRM was down; tell the ticket number once it is in."""
+    pending = tracker.get_slot("pending_ticket") or {}
+    if not isinstance(pending, dict) or "payload" not in pending:
+        return [SlotSet("pending_ticket", None)]
+    try:
+        ticket = await create_ticket(tracker, pending["payload"], pending["key"])
+    except CrmUnavailable:
+        return []
+    except CrmError as error:
+        if error.status == 400 or error.status == 422:
+            return [SlotSet("pending_ticket", None)]  # never valid: retrying forever helps nobody
+        return []
+    say(dispatcher, lang, "utter_ticket_created_later", ticket_no=ticket["ticket_no"],
+        hours=ticket.get("sla_hours") or "-")
+    return [SlotSet("pending_ticket", None), SlotSet("last_ticket_no", ticket["ticket_no"])]

@@ -1,0 +1,78 @@
+"""Two-stage fallback in both languages, ending with an offer of a human or a ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import language, say
+
+INTENT_NAMES = {
+    "zh": {"check_order_status": "查询订单", "check_points_balance": "查询积分", "check_points_history": "积分明细",
+           "check_points_expiring": "即将过期的积分", "show_rewards": "查看奖励", "redeem_reward": "兑换奖励",
+           "check_tier": "会员等级", "file_complaint": "投诉", "check_ticket_status": "查询工单",
+           "give_suggestion": "提建议", "take_survey": "满意度调查", "verify_identity": "验证身份",
+           "request_human": "转人工", "faq": "常见问题", "greet": "打招呼", "goodbye": "再见"},
+    "en": {"check_order_status": "check an order", "check_points_balance": "check your points",
+           "check_points_history": "see your points history", "check_points_expiring": "see expiring points",
+           "show_rewards": "see the rewards", "redeem_reward": "redeem a reward", "check_tier": "check your tier",
+           "file_complaint": "make a complaint", "check_ticket_status": "check a ticket",
+           "give_suggestion": "leave a suggestion", "take_survey": "take the survey",
+           "verify_identity": "verify your identity", "request_human": "talk to a human",
+           "faq": "ask a general question", "greet": "say hello", "goodbye": "say goodbye"},
+}
+
+
+class ActionDefaultAskAffirmation(Action):
+    """First stage: "Did you mean …?" with yes/no buttons."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        ranking = [r for r in (tracker.latest_message or {}).get("intent_ranking", [])
+                   if r.get("name") not in ("nlu_fallback", None)]
+        guess = ranking[0]["name"] if ranking else None
+        if guess not in INTENT_NAMES[lang]:
+            say(dispatcher, lang, "utter_ask_rephrase")
+            return []
+        from actions.messages import render
+
+        dispatcher.utter_message(text=render("utter_ask_affirmation", lang, intent=INTENT_NAMES[lang][guess]),
+                                 buttons=[{"title": "是" if lang == "zh" else "Yes", "payload": f"/{guess}"},
+                                          {"title": "不是" if lang == "zh" else "No", "payload": "/deny"}])
+        return []
+
+
+class ActionDefaultAskRephrase(Action):
+    """Second stage: ask the customer to say it differently."""
+
+    def name(self) -> str:
+        return "action_default_ask_rephrase"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        say(dispatcher, tracker, "utter_ask_rephrase")
+        return []
+
+
+class ActionDefaultFallback(Action):
+    """Still not understood: offer a human agent or a ticket, and forget the misunderstood message."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        from actions.messages import render
+
+        dispatcher.utter_message(text=render("utter_fallback_offer", lang), buttons=[
+            {"title": "转人工" if lang == "zh" else "Talk to a human", "payload": "/request_human"},
+            {"title": "提交工单" if lang == "zh" else "Leave a ticket", "payload": "/file_complaint"}])
+        return [UserUtteranceReverted()]

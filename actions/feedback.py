@@ -1,0 +1,150 @@
+"""Feedback: CSAT after a resolution, NPS on request, free-text suggestions; all recorded and thanked."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import channel_of, crm, language, say, verified_customer
+from actions.crm_client import CrmError, CrmUnavailable
+from actions.forms import failed_again, reset_failures
+
+ZH_NUMBERS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+              "十": 10}
+EN_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+              "nine": 9, "ten": 10}
+
+
+def score_from(value: Any) -> int | None:
+    """A whole-number score in an answer ("4", "4分", "四星", "five"), else None."""
+    text = str(value or "").strip().lower()
+    numbers = re.findall(r"\d+", text)
+    if len(numbers) == 1:
+        return int(numbers[0])
+    if numbers:
+        return None
+    for word, number in EN_NUMBERS.items():
+        if re.search(rf"\b{word}\b", text):
+            return number
+    hits = [n for ch, n in ZH_NUMBERS.items() if ch in text]
+    return hits[0] if len(hits) == 1 else None
+
+
+def checked_score(slot: str, low: int, high: int, value: Any, dispatcher: CollectingDispatcher,
+                  tracker: Tracker) -> dict[str, Any]:
+    """Slot values for a survey answer: the score, or None with a specific re-ask."""
+    score = score_from(value)
+    if score is None or not low <= score <= high:
+        say(dispatcher, tracker, f"utter_{slot}_invalid")
+        return {slot: None, **failed_again(dispatcher, tracker)}
+    return {slot: str(score), **reset_failures()}
+
+
+class ValidateCsatForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_csat_form"
+
+    async def validate_csat_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> dict[str, Any]:
+        return checked_score("csat_score", 1, 5, value, dispatcher, tracker)
+
+
+class ValidateNpsForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_nps_form"
+
+    async def validate_nps_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:
+        return checked_score("nps_score", 0, 10, value, dispatcher, tracker)
+
+
+class ValidateSuggestionForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_suggestion_form"
+
+    async def validate_suggestion_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if len(text) < 2:
+            say(dispatcher, tracker, "utter_suggestion_short")
+            return {"suggestion_text": None, **failed_again(dispatcher, tracker)}
+        return {"suggestion_text": text, **reset_failures()}
+
+
+class ActionPrepareSuggestion(Action):
+    """Keep a suggestion given in the first message, so the form does not ask for it again."""
+
+    def name(self) -> str:
+        return "action_prepare_suggestion"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        rest = re.sub(r"(我)?(有|想提|提|给你们提|说)?(个|一些|一点|点)?(小)?(建议|意见|反馈)|i have a suggestion|"
+                      r"suggestion:?|feedback:?|i'd like to (suggest|give some feedback)", "", text, flags=re.I)
+        rest = rest.strip(" ，,：:。.!！")
+        descriptive = len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 6 or len(rest.split()) >= 4
+        return [SlotSet("suggestion_text", text if descriptive else None), SlotSet("form_failures", 0.0)]
+
+
+async def _record(dispatcher: CollectingDispatcher, tracker: Tracker, payload: dict[str, Any],
+                  slot: str) -> list[EventType]:
+    lang = language(tracker)
+    payload = {"customer_id": verified_customer(tracker), "channel": channel_of(tracker),
+               "conversation_id": tracker.sender_id, **payload}
+    key = f"feedback-{tracker.sender_id}-{uuid.uuid4().hex}"
+    try:
+        result = await crm(lang).feedback(payload, key)
+    except CrmUnavailable:
+        say(dispatcher, lang, "utter_feedback_crm_down")
+        return [SlotSet(slot, None)]
+    except CrmError as error:
+        say(dispatcher, lang, "utter_crm_error", message=error.message or error.code)
+        return [SlotSet(slot, None)]
+    say(dispatcher, lang, "utter_feedback_thanks")
+    if result.get("follow_up_ticket_no"):
+        say(dispatcher, lang, "utter_feedback_follow_up", ticket_no=result["follow_up_ticket_no"])
+    return [SlotSet(slot, None)]
+
+
+class ActionSubmitCsat(Action):
+    """Record CSAT (1–5) for the last ticket/handoff; a low score makes the CRM open a follow-up."""
+
+    def name(self) -> str:
+        return "action_submit_csat"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        payload = {"kind": "csat", "score": int(tracker.get_slot("csat_score")),
+                   "ticket_no": tracker.get_slot("last_ticket_no")}
+        return await _record(dispatcher, tracker, payload, "csat_score")
+
+
+class ActionSubmitNps(Action):
+    """Record NPS (0–10)."""
+
+    def name(self) -> str:
+        return "action_submit_nps"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        return await _record(dispatcher, tracker, {"kind": "nps", "score": int(tracker.get_slot("nps_score"))},
+                             "nps_score")
+
+
+class ActionSubmitSuggestion(Action):
+    """Record a free-text suggestion."""
+
+    def name(self) -> str:
+        return "action_submit_suggestion"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        return await _record(dispatcher, tracker, {"kind": "suggestion", "text": tracker.get_slot("suggestion_text")},
+                             "suggestion_text")

@@ -1,0 +1,44 @@
+"""Hand the conversation to a human agent through the CRM and pause the bot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import channel_of, crm, language, say, transcript, verified_customer
+from actions.complaints import decide
+from actions.crm_client import CrmError
+
+
+class ActionHandoffToHuman(Action):
+    """POST /handoffs with the transcript, tell the expected wait, return ConversationPaused()."""
+
+    def name(self) -> str:
+        return "action_handoff_to_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        reason_code = tracker.get_slot("handoff_reason")
+        priority = tracker.get_slot("handoff_priority")
+        if not reason_code:  # the customer asked: let the policy set the priority (VIPs first)
+            decision = await decide(tracker, is_complaint=False, severity=None, sentiment=None, explicit=True)
+            reason_code = decision.get("reason_code") or "explicit_request"
+            priority = decision.get("priority") or "normal"
+        payload = {"conversation_id": tracker.sender_id, "channel": channel_of(tracker),
+                   "customer_id": verified_customer(tracker), "reason": reason_code, "reason_code": reason_code,
+                   "priority": priority or "normal", "transcript": transcript(tracker), "language": lang}
+        clear = [SlotSet("handoff_reason", None), SlotSet("handoff_priority", None)]
+        try:
+            handoff = await crm(lang).create_handoff(payload)
+        except CrmError:
+            say(dispatcher, lang, "utter_handoff_unavailable")
+            return clear
+        if not handoff.get("agents_online"):
+            say(dispatcher, lang, "utter_handoff_queued_offline")
+        else:
+            say(dispatcher, lang, "utter_handoff_started", minutes=handoff.get("expected_wait_minutes") or 1)
+        return clear + [ConversationPaused()]

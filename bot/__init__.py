@@ -1,0 +1,1 @@
+"""Kefu's custom Rasa components (NLU) and channels (`bot.channels`)."""

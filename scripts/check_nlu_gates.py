@@ -1,0 +1,132 @@
+"""Held-out NLU quality gates: intent accuracy per language and entity F1 on data/nlu_test/.
+
+    .venvs/bot/bin/python scripts/check_nlu_gates.py --model models/kefu-<fp>.tar.gz
+
+Writes var/reports/nlu_gates.json (errors included) and exits 1 below the gates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+INTENT_GATE = 0.95
+ENTITY_F1_GATE = 0.90
+
+
+def load_examples(folder: Path) -> list[Any]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples = []
+    for path in sorted(folder.glob("*.yml")):
+        examples += [m for m in load_data(str(path)).intent_examples]
+    return examples
+
+
+def full_intent(parse: dict[str, Any]) -> str:
+    """Predicted intent, with the retrieval sub-intent (faq/shipping) when the selector answered."""
+    intent = parse.get("intent", {}).get("name") or ""
+    selector = parse.get("response_selector", {})
+    for key in (intent, "default"):
+        response_key = selector.get(key, {}).get("response", {}).get("intent_response_key")
+        if response_key and response_key.split("/")[0] == intent:
+            return response_key
+    return intent
+
+
+def entity_set(entities: list[dict[str, Any]]) -> set[tuple[str, int, int, str]]:
+    return {(e["entity"], int(e["start"]), int(e["end"]), str(e["value"]).lower()) for e in entities
+            if e.get("entity") != "language"}
+
+
+async def evaluate(model: str, folder: Path) -> dict[str, Any]:
+    from rasa.core.agent import Agent
+
+    from bot.language import detect_language
+
+    started = time.monotonic()
+    agent = Agent.load(model)
+    load_s = time.monotonic() - started
+    per_lang: dict[str, Counter] = defaultdict(Counter)
+    tp = fp = fn = 0
+    errors: list[dict[str, Any]] = []
+    started = time.monotonic()
+    examples = load_examples(folder)
+    for example in examples:
+        text = example.get("text")
+        gold = example.get_full_intent()
+        parse = await agent.parse_message(text)
+        predicted = full_intent(parse)
+        lang = detect_language(text) or "neutral"
+        per_lang[lang]["total"] += 1
+        per_lang[lang]["correct"] += int(predicted == gold)
+        gold_entities = entity_set(example.get("entities") or [])
+        predicted_entities = entity_set(parse.get("entities") or [])
+        tp += len(gold_entities & predicted_entities)
+        fp += len(predicted_entities - gold_entities)
+        fn += len(gold_entities - predicted_entities)
+        if predicted != gold or gold_entities != predicted_entities:
+            errors.append({"text": text, "language": lang, "intent": gold, "predicted": predicted,
+                           "confidence": round(parse.get("intent", {}).get("confidence", 0.0), 3),
+                           "missed_entities": sorted(gold_entities - predicted_entities),
+                           "extra_entities": sorted(predicted_entities - gold_entities)})
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "model": os.path.basename(model),
+        "examples": len(examples),
+        "intent_accuracy": {lang: round(c["correct"] / c["total"], 4) for lang, c in sorted(per_lang.items())},
+        "counts": {lang: dict(c) for lang, c in sorted(per_lang.items())},
+        "entity": {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+                   "true_positives": tp, "false_positives": fp, "false_negatives": fn},
+        "gates": {"intent_accuracy_per_language": INTENT_GATE, "entity_f1": ENTITY_F1_GATE},
+        "model_load_s": round(load_s, 1),
+        "parse_ms_per_message": round(1000 * (time.monotonic() - started) / max(1, len(examples)), 1),
+        "errors": errors,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", default=str(ROOT / "data" / "nlu_test"))
+    parser.add_argument("--out", default=str(Path(os.environ.get("KEFU_VAR_DIR", ROOT / "var")) / "reports"
+                                             / "nlu_gates.json"))
+    args = parser.parse_args()
+    logging.getLogger().setLevel(logging.WARNING)
+    report = asyncio.run(evaluate(args.model, Path(args.data)))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    failures = [f"intent accuracy ({lang}) {acc:.1%} < {INTENT_GATE:.0%}"
+                for lang, acc in report["intent_accuracy"].items() if lang in ("zh", "en") and acc < INTENT_GATE]
+    missing = [lang for lang in ("zh", "en") if lang not in report["intent_accuracy"]]
+    failures += [f"no {lang} examples in {args.data}" for lang in missing]
+    if report["entity"]["f1"] < ENTITY_F1_GATE:
+        failures.append(f"entity F1 {report['entity']['f1']:.3f} < {ENTITY_F1_GATE}")
+    for lang, acc in report["intent_accuracy"].items():
+        print(f"intent accuracy {lang:<7} {acc:7.2%}  ({report['counts'][lang]['correct']}/"
+              f"{report['counts'][lang]['total']})")
+    e = report["entity"]
+    print(f"entity F1       {e['f1']:.4f}  (P {e['precision']:.3f} R {e['recall']:.3f}; "
+          f"tp {e['true_positives']} fp {e['false_positives']} fn {e['false_negatives']})")
+    print(f"{len(report['errors'])} misses listed in {out}")
+    for failure in failures:
+        print(f"GATE FAILED: {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
