@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_backend.core.db import utcnow
@@ -220,11 +221,18 @@ def rescore_customer(session: Session, *, customer_id: int, now: datetime | None
     card = cards[0]
     row = session.get(CustomerScore, customer_id)
     if row is None:
-        row = CustomerScore(**card)
-        session.add(row)
-    else:
-        for key, value in card.items():
-            setattr(row, key, value)
+        try:
+            # A concurrent event may insert the first row for this customer at the same moment.
+            with session.begin_nested():
+                row = CustomerScore(**card)
+                session.add(row)
+            return row
+        except IntegrityError:
+            row = session.get(CustomerScore, customer_id, populate_existing=True)
+            if row is None:
+                raise
+    for key, value in card.items():
+        setattr(row, key, value)
     session.flush()
     return row
 
