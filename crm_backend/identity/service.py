@@ -25,7 +25,7 @@ from crm_backend.identity.models import ChannelIdentity, OtpChallenge, OutboxMes
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 LOCKOUT = timedelta(minutes=15)
-MAX_SENDS_PER_HOUR = 5
+MAX_SENDS_PER_HOUR = 10
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -115,12 +115,16 @@ def verify_code(session: Session, *, settings: Settings, phone: str, code: str, 
         challenge.code_hash, _code_hash(settings, phone, code.strip()))
     if not good:
         challenge.attempts += 1
-        if challenge.attempts >= MAX_ATTEMPTS:
+        session.flush()
+        # Count failures across fresh codes too, so requesting a new code does not reset the budget.
+        failures = session.scalar(select(func.coalesce(func.sum(OtpChallenge.attempts), 0)).where(
+            OtpChallenge.phone == phone, OtpChallenge.created_at > now - LOCKOUT)) or 0
+        if failures >= MAX_ATTEMPTS:
             challenge.locked_until = now + LOCKOUT
             session.commit()
             raise OtpLocked(challenge.locked_until)
         session.commit()
-        raise OtpInvalid(MAX_ATTEMPTS - challenge.attempts)
+        raise OtpInvalid(MAX_ATTEMPTS - failures)
     assert challenge.customer_id is not None
     challenge.consumed_at = now
     link_identity(session, channel=channel, sender_id=sender_id, customer_id=challenge.customer_id, now=now)

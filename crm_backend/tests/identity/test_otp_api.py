@@ -113,3 +113,12 @@ def test_outbox_hidden_outside_development(app, client):
     finally:
         app.dependency_overrides.pop(get_settings)
     assert response.status_code == 404
+
+
+def test_new_code_does_not_reset_the_attempt_budget(client, service_headers):
+    _send(client, service_headers)
+    assert _verify(client, service_headers, "abcdef").json()["error"]["details"]["attempts_left"] == 2
+    _send(client, service_headers)
+    assert _verify(client, service_headers, "abcdef").json()["error"]["details"]["attempts_left"] == 1
+    _send(client, service_headers)
+    assert _verify(client, service_headers, "abcdef").status_code == 423
