@@ -64,6 +64,7 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
 async def sync_handoff(session: Session, *, handoff: Handoff, rasa: RasaClient) -> int:
     """Copy new tracker turns of one handoff; returns how many were new."""
     tracker = await rasa.tracker(handoff.conversation_id)
+    service.start_write(session)
     new = service.sync_from_tracker(session, handoff=handoff, events=list(tracker.get("events") or []))
     session.commit()
     if new:
@@ -86,6 +87,7 @@ async def poll_once(sessionmaker: Callable[[], Session] | None = None, rasa: Ras
             owner = session.get(Handoff, message.handoff_id)
             if owner is not None and await deliver(session, message=message, handoff=owner, rasa=rasa):
                 await publish("delivery", owner.id)
+        service.start_write(session)
         released = service.release_stale(session)
         assigned = service.auto_assign(session)
         session.commit()

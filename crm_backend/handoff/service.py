@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
+from crm_backend.core.db import begin_write
 from crm_backend.handoff import errors
 from crm_backend.handoff.models import (
     PRIORITY_RANK,
@@ -48,6 +49,17 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def start_write(session: Session) -> None:
+    """End the request's read transaction and start a writer's one.
+
+    On SQLite a read transaction that later writes can fail at once with "database is locked" when
+    another writer committed in between; `BEGIN IMMEDIATE` waits for the lock instead.
+    """
+    if session.in_transaction():
+        session.commit()
+    begin_write(session)
 
 
 def is_supervisor(agent: Agent) -> bool:

@@ -35,6 +35,7 @@ RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
 @router.post("", response_model=HandoffCreated, status_code=201)
 async def create_handoff(body: HandoffCreate, session: SessionDep, _: ServiceAuth) -> HandoffCreated:
     """Escalate a bot conversation to a human (called by `action_handoff_to_human`)."""
+    service.start_write(session)
     created = service.create_handoff(
         session, conversation_id=body.conversation_id, channel=body.channel, customer_id=body.customer_id,
         reason=body.reason, reason_code=body.reason_code, priority=body.priority,
@@ -83,6 +84,7 @@ async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
 async def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Take an unassigned conversation; 409 `conflict` when another agent was faster."""
+    service.start_write(session)
     handoff = service.claim(session, handoff_id=handoff_id, agent=agent)
     session.commit()
     await live.publish("claimed", handoff_id, agent_id=agent.id)
@@ -92,6 +94,7 @@ async def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> Ha
 @router.post("/{handoff_id}/transfer", response_model=HandoffOut)
 async def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Give the conversation to another agent, to a supervisor, or back to the queue."""
+    service.start_write(session)
     handoff = service.transfer(session, handoff_id=handoff_id, actor=agent,
                                to_agent_id=None if body.to_queue else body.agent_id,
                                to_supervisor=body.to_supervisor and not body.to_queue)
@@ -103,6 +106,7 @@ async def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent
 @router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201)
 async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Send a reply to the customer on their channel; if Rasa is unreachable it stays queued (`pending`)."""
+    service.start_write(session)
     message = service.add_reply(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
     session.commit()
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
@@ -114,6 +118,7 @@ async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: Curre
 @router.post("/{handoff_id}/messages/{message_id}/retry", response_model=MessageOut)
 async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Try again to deliver a queued reply."""
+    service.start_write(session)
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
     message = session.get(HandoffMessage, message_id)
     if message is None or message.handoff_id != handoff_id or message.role != "agent":
@@ -129,6 +134,7 @@ async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: Cu
 @router.post("/{handoff_id}/notes", response_model=MessageOut, status_code=201)
 async def note(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """An internal note, visible to agents only."""
+    service.start_write(session)
     message = service.add_note(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
     session.commit()
     await live.publish("message", handoff_id)
@@ -138,6 +144,7 @@ async def note(handoff_id: int, body: TextIn, session: SessionDep, agent: Curren
 @router.post("/{handoff_id}/ticket", response_model=HandoffOut)
 async def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Link an existing ticket, or open one from the conversation."""
+    service.start_write(session)
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
     ticket_no = body.ticket_no or tickets.create_for_handoff(session, handoff=handoff, agent=agent,
                                                              description=body.description, severity=body.severity)
@@ -156,6 +163,7 @@ async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> 
             await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
         except RasaUnavailable:
             session.rollback()
+    service.start_write(session)
     changed = service.resolve(session, handoff_id=handoff_id, agent=agent)
     session.commit()
     csat = False
