@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from crm_backend.api.main import include_routes
 from crm_backend.core.config import Settings, get_settings
 from crm_backend.core.errors import add_exception_handlers
 from crm_backend.core.limits import BodySizeLimitMiddleware
+from crm_backend.core.maintenance import MaintenanceThread
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the CRM app: routes, error handlers, body-size limit. Touches no database."""
-    settings = settings or get_settings()
+    config = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        maintenance = None
+        if config.maintenance_interval_seconds > 0:
+            maintenance = MaintenanceThread(config.maintenance_interval_seconds,
+                                            config.maintenance_initial_delay_seconds)
+            maintenance.start()
+        try:
+            yield
+        finally:
+            if maintenance is not None:
+                maintenance.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Kefu CRM",
         version="1.0.0",
         description="Customers, loyalty, orders, tickets and the agent console behind the Kefu assistant.",
@@ -21,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     add_exception_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     otp_sender: str = "outbox"
     max_body_bytes: int = 1_048_576
     customer_token_ttl_seconds: int = 3600
+    # Points expiry + tier review inside the CRM process; 0 disables (then use `cli expire-points`).
+    maintenance_interval_seconds: int = 6 * 3600
+    maintenance_initial_delay_seconds: int = 120
 
     @property
     def is_development(self) -> bool:
