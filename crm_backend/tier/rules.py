@@ -1,8 +1,8 @@
 """Tier rules on the last 12 months' spend (CNY).
 
 - Upgrade: as soon as the 12-month spend reaches the next tier's threshold (to the highest tier reached).
-- Downgrade: at the periodic review, if the 12-month spend is below the current tier's threshold, the
-  customer drops ONE tier per review (a grace step rather than a cliff).
+- Downgrade: at the periodic review, a tier held for at least 12 months whose 12-month spend is below its
+  threshold drops ONE step (a grace step rather than a cliff); the new tier is again kept for 12 months.
 """
 
 from __future__ import annotations

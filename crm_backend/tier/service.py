@@ -46,7 +46,10 @@ def status(session: Session, *, customer_id: int, now: datetime | None = None) -
 def evaluate_customer(session: Session, *, customer: Customer, now: datetime | None = None, review: bool) -> str:
     """Apply the tier rules to one customer (no commit); returns the tier after evaluation."""
     now = now or utcnow()
-    new_tier = rules.evaluate(customer.tier, spend_12m(session, customer_id=customer.id, now=now), review=review)
+    # A tier is kept for at least a year: downgrades only apply once it has been held that long.
+    held_a_year = customer.tier_since is None or customer.tier_since <= now - timedelta(days=365)
+    new_tier = rules.evaluate(customer.tier, spend_12m(session, customer_id=customer.id, now=now),
+                              review=review and held_a_year)
     if new_tier != customer.tier:
         customer.tier = new_tier
         customer.tier_since = now

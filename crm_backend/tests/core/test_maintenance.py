@@ -33,6 +33,7 @@ def test_tier_review_downgrades_one_step(session, demo_now):
     session.flush()
     assert review_all(session, now=demo_now) == 1
     assert session.get(Customer, lapsed.id).tier == "gold"  # one step per review, not straight to regular
+    assert review_all(session, now=demo_now) == 0  # the new tier is kept for a year
     # The named customers still qualify for their tiers (Li Na: 12-month spend just above silver).
     assert [session.get(Customer, cid).tier for cid in range(1, 6)] == ["diamond", "silver", "gold", "regular",
                                                                         "gold"]
