@@ -65,3 +65,20 @@ def test_production_accepts_real_secrets():
     settings = Settings(kefu_env="production", crm_service_token="a" * 32, customer_token_secret="b" * 32,
                         crm_secret_key="c" * 32, rasa_auth_token="d" * 32)
     assert not settings.is_development
+
+
+def test_chunked_body_over_limit_is_413(client, service_headers):
+    limit = Settings().max_body_bytes
+    chunks = iter([b"{" + b" " * (limit // 2), b" " * (limit // 2 + 10) + b"}"])
+    response = client.post("/api/v1/customers/1/redemptions", content=chunks,
+                           headers={**service_headers, "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_small_chunked_body_reaches_the_route(client, service_headers):
+    chunks = iter([b'{"reward_code": ', b'"SOLDOUT"}'])
+    response = client.post("/api/v1/customers/1/redemptions", content=chunks,
+                           headers={**service_headers, "Content-Type": "application/json"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "out_of_stock"
