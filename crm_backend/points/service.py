@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_backend.core import idempotency
@@ -57,9 +58,15 @@ def lock_account(session: Session, *, customer_id: int) -> PointsAccount:
         return account
     if customers.get(session, customer_id) is None:
         raise CustomerNotFound(customer_id)
-    account = PointsAccount(customer_id=customer_id, balance=0, lifetime_earned=0, version=0, updated_at=utcnow())
-    session.add(account)
-    session.flush()
+    try:
+        # Two first-time writers may race to create the row; the loser re-reads the winner's row.
+        with session.begin_nested():
+            session.add(PointsAccount(customer_id=customer_id, balance=0, lifetime_earned=0, version=0,
+                                      updated_at=utcnow()))
+    except IntegrityError:
+        pass
+    account = repository.account(session, customer_id, lock=True)
+    assert account is not None
     return account
 
 

@@ -79,3 +79,19 @@ def test_concurrent_retries_with_one_key_redeem_once(fresh_engine_factory, kind)
         session, customer_id=CUSTOMER, reward_code="COUPON10", quantity=1, idempotency_key="same-key"))
     assert all(isinstance(r, tuple) and r == results[0] for r in results)
     assert _state(engine, CUSTOMER) == (10_199 - 500, 10_199 - 500, 1)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_first_writes_for_a_customer_without_account(fresh_engine_factory, kind):
+    from crm_backend.customer.models import Customer
+
+    engine = fresh_engine_factory(kind)
+    with Session(engine) as session:
+        customer = Customer(name_en="No Account Yet", preferred_language="en", tier="regular")
+        session.add(customer)
+        session.commit()
+        cid = customer.id
+    results = _run_concurrently(engine, 20, lambda session, i: service.adjust(
+        session, customer_id=cid, points=10, reason="race", key=f"race{i}").points)
+    assert results == [10] * 20
+    assert _state(engine, cid)[:2] == (200, 200)
