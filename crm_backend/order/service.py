@@ -167,3 +167,27 @@ def _rescore(session: Session, customer_id: int) -> None:
     except Exception:  # logged; the order stands
         session.rollback()
         log.exception("rescoring customer %s after an order failed", customer_id)
+
+
+def close_order(session: Session, *, customer_id: int, order_no: str, action: str,
+                now: datetime | None = None) -> Order:
+    """Cancel (before shipping) or refund (after payment) an order; the points it earned are reversed."""
+    now = now or utcnow()
+    try:
+        points.lock_account(session, customer_id=customer_id)
+        order = get_order(session, customer_id=customer_id, order_no=order_no)
+        target = "cancelled" if action == "cancel" else "refunded"
+        allowed = {"cancel": {"pending", "paid"}, "refund": {"paid", "shipped", "delivered"}}[action]
+        if order.status not in allowed or (action == "cancel" and order.shipping_status != "not_shipped"):
+            raise InvalidTransition(order.status, target)
+        order.status = target
+        if action == "refund" and order.shipping_status != "not_shipped":
+            order.shipping_status = "returned"
+        points.reverse_order_points(session, customer_id=customer_id, order_id=order.id, now=now, commit=False)
+        session.commit()
+    except DomainError:
+        session.rollback()
+        raise
+    _rescore(session, customer_id)
+    session.refresh(order)
+    return order

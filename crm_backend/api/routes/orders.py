@@ -68,3 +68,17 @@ def create_order(customer_id: int, body: OrderIn, session: SessionDep,
 def add_shipping_event(order_no: str, body: ShippingEventIn, session: SessionDep) -> OrderDetailOut:
     """Carrier update; shipping status only moves forward (409 `invalid_transition`)."""
     return _detail(session, service.add_shipping_event(session, order_no=order_no, data=body))
+
+
+@router.post("/customers/{customer_id}/orders/{order_no}/cancel", response_model=OrderDetailOut)
+def cancel_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+    """Cancel an unshipped order; its points are reversed (409 `invalid_transition` otherwise)."""
+    return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,
+                                                action="cancel"))
+
+
+@router.post("/customers/{customer_id}/orders/{order_no}/refund", response_model=OrderDetailOut)
+def refund_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+    """Refund a paid order; its points are reversed (never below a zero balance)."""
+    return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,
+                                                action="refund"))

@@ -129,3 +129,27 @@ def test_money_is_exact(client, service_headers, session):
     item = {**ITEM, "qty": 3, "price": "19.99"}
     body = client.post("/api/v1/customers/4/orders", json={"items": [item]}, headers=service_headers).json()
     assert Decimal(str(body["total"])) == Decimal("59.97")
+
+
+def test_refund_reverses_points_once(client, service_headers, session):
+    created = client.post("/api/v1/customers/3/orders", json={"items": [ITEM]}, headers=service_headers).json()
+    before = _balance(session, 3)
+    url = f"/api/v1/customers/3/orders/{created['order_no']}"
+    refunded = client.post(f"{url}/refund", headers=service_headers)
+    assert refunded.status_code == 200
+    assert refunded.json()["status"] == "refunded"
+    assert _balance(session, 3) == before - created["points_earned"]
+    again = client.post(f"{url}/refund", headers=service_headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"
+    assert _balance(session, 3) == before - created["points_earned"]
+
+
+def test_cancel_only_before_shipping(client, service_headers, session):
+    created = client.post("/api/v1/customers/4/orders", json={"items": [ITEM]}, headers=service_headers).json()
+    before = _balance(session, 4)
+    assert client.post(f"/api/v1/customers/4/orders/{created['order_no']}/cancel",
+                       headers=service_headers).json()["status"] == "cancelled"
+    assert _balance(session, 4) == before - created["points_earned"]
+    shipped = client.post("/api/v1/customers/3/orders/KF20250003/cancel", headers=service_headers)
+    assert shipped.status_code == 409
+    assert client.post("/api/v1/customers/2/orders/KF20250003/refund", headers=service_headers).status_code == 404
