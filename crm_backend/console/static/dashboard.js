@@ -16,7 +16,7 @@
   function chart(points) {
     var w = 720, h = 180, pad = 28, ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 " + w + " " + h); svg.setAttribute("width", "100%");
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h); svg.setAttribute("width", "100%"); svg.setAttribute("height", String(h));
     var maxE = Math.max(1, Math.max.apply(null, points.map(function (p) { return p.escalations; }).concat([0])));
     var step = (w - 2 * pad) / Math.max(1, points.length);
     var line = [];

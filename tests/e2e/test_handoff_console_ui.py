@@ -1,0 +1,144 @@
+"""The agent console and dashboard in headless Chromium against a real CRM process and a stand-in Rasa.
+
+Needs no trained bot, so it checks the console's own behaviour in every run: live queue (SSE),
+claim, reply, customer turn appearing live, Rasa down → "not delivered" mark → retry, internal
+note, resolve → resume + EXTERNAL_handoff_resolved, and the supervisor dashboard rendering.
+Screenshots: tests/e2e/artifacts/handoff-ui-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.e2e.handoff_helpers import CHROMIUM, CHROMIUM_ARGS, shot, wait_for
+from tests.e2e.stack import ROOT
+
+CRM_PORT, RASA_PORT = 18045, 18046
+TOKEN = "ui-service-token"
+
+
+def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([str(ROOT / ".venvs/crm/bin/python"), "-m", "uvicorn", app, "--host", "127.0.0.1",
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    from crm_backend.cli import migrate
+    from crm_backend.core.db import make_engine
+    from crm_backend.demo.generator import generate
+
+    folder = tmp_path_factory.mktemp("console-ui")
+    database = f"sqlite:///{folder / 'crm.db'}"
+    migrate(database)
+    engine = make_engine(database)
+    with Session(engine) as session:
+        generate(session, generated=0, hash_rounds=4)
+        session.commit()
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_"))}
+    env.update(DATABASE_URL=database, RASA_URL=f"http://127.0.0.1:{RASA_PORT}", CRM_SERVICE_TOKEN=TOKEN,
+               KEFU_HANDOFF_POLL_SECONDS="0.5", PYTHONPATH=str(ROOT))
+    processes = [serve("tests.e2e.handoff_fake_rasa:app", RASA_PORT, env, folder / "rasa.log"),
+                 serve("crm_backend.main:app", CRM_PORT, env, folder / "crm.log")]
+    urls = (f"http://127.0.0.1:{CRM_PORT}", f"http://127.0.0.1:{RASA_PORT}")
+    try:
+        for url in urls:
+            def up(url: str = url) -> bool:
+                try:
+                    return httpx.get(f"{url}/health" if url.endswith(str(CRM_PORT)) else f"{url}/docs",
+                                     timeout=1).status_code == 200
+                except httpx.HTTPError:
+                    return False
+            wait_for(f"{url} to start", up, timeout=60, every=0.3)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def login(page: object, crm_url: str, username: str, lang: str, next_path: str = "/console") -> None:
+    page.goto(f"{crm_url}/console/login?lang={lang}&next={next_path}")  # type: ignore[attr-defined]
+    page.get_by_test_id("username").fill(username)  # type: ignore[attr-defined]
+    page.get_by_test_id("password").fill(f"{username}-pass")  # type: ignore[attr-defined]
+    page.get_by_test_id("login-submit").click()  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(re.escape(next_path) + "$"))  # type: ignore[attr-defined]
+
+
+def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str], artifacts: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    crm_url, rasa_url = crm
+    conversation = f"ui-{int(time.time())}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        errors: list[str] = []
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            login(page, crm_url, "agent1", "zh")
+            expect(page.locator("#live.on")).to_be_visible(timeout=15_000)
+            created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
+                "conversation_id": conversation, "channel": "rest", "customer_id": 1, "reason": "客户要求人工",
+                "reason_code": "explicit_request", "priority": "high", "language": "zh",
+                "transcript": [{"role": "user", "text": "你好", "at": time.time() - 20},
+                               {"role": "bot", "text": "您好！请问有什么可以帮您？", "at": time.time() - 19},
+                               {"role": "user", "text": "转人工", "at": time.time() - 3}]}, timeout=10)
+            assert created.status_code == 201 and created.json()["agents_online"] == 1
+            item = page.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
+            expect(item).to_be_visible(timeout=10_000)  # no reload: pushed by SSE
+            expect(item).to_contain_text("价值客户")
+            item.click()
+            expect(page.get_by_test_id("transcript")).to_contain_text("您好！请问有什么可以帮您？")
+            expect(page.get_by_test_id("c360-tier")).to_have_text("diamond")
+            page.get_by_test_id("claim").click()
+            expect(page.get_by_test_id("conv-status")).to_contain_text("已接入", timeout=10_000)
+
+            page.get_by_test_id("reply").fill("您好，我是小林")
+            page.get_by_test_id("send").click()
+            expect(page.get_by_test_id("msg-agent").last).to_contain_text("您好，我是小林")
+            httpx.post(f"{rasa_url}/_test/say/{conversation}", json={"text": "快递三天没动了"}, timeout=5)
+            expect(page.get_by_test_id("transcript")).to_contain_text("快递三天没动了", timeout=10_000)
+
+            httpx.post(f"{rasa_url}/_test/down", json={"down": True}, timeout=5)
+            page.get_by_test_id("reply").fill("稍等，我查一下")
+            page.get_by_test_id("send").click()
+            expect(page.get_by_test_id("delivery-mark")).to_contain_text("未送达", timeout=10_000)
+            shot(page, artifacts, "ui-1-not-delivered")
+            httpx.post(f"{rasa_url}/_test/down", json={"down": False}, timeout=5)
+            page.get_by_test_id("retry").click()
+            expect(page.get_by_test_id("delivery-mark")).to_have_count(0, timeout=10_000)
+
+            page.get_by_test_id("as-note").check()
+            page.get_by_test_id("reply").fill("VIP，语气放软")
+            page.get_by_test_id("send").click()
+            expect(page.get_by_test_id("msg-note")).to_contain_text("VIP，语气放软")
+            shot(page, artifacts, "ui-2-conversation")
+            page.get_by_test_id("resolve").click()
+            expect(page.get_by_test_id("conv-status")).to_contain_text("已解决", timeout=10_000)
+            events = httpx.get(f"{rasa_url}/conversations/{conversation}/tracker", timeout=5).json()["events"]
+            bots = [e["text"] for e in events if e.get("event") == "bot"]
+            assert bots == ["您好，我是小林", "稍等，我查一下", "CSAT 1-5? (EXTERNAL_handoff_resolved)"]
+            assert [e["event"] for e in events].count("resume") == 1
+
+            boss = browser.new_page(viewport={"width": 1400, "height": 1100}, locale="en-GB")
+            boss.on("pageerror", lambda error: errors.append(str(error)))
+            login(boss, crm_url, "supervisor", "en", "/dashboard")
+            expect(boss.get_by_test_id("kpi-first_response")).not_to_contain_text("—", timeout=10_000)
+            expect(boss.get_by_test_id("dash-agents")).to_contain_text("Lin")
+            expect(boss.locator("#chart svg rect")).to_have_count(30)
+            shot(boss, artifacts, "ui-3-dashboard")
+        finally:
+            browser.close()
+    assert not errors, errors
