@@ -52,3 +52,6 @@ def customer_from_token(
 
 
 CurrentCustomerId = Annotated[int, Depends(customer_from_token)]
+
+# Agent-console auth (session cookie, CSRF on unsafe methods, roles) lives with the console.
+from crm_backend.console.deps import CsrfProtected, CurrentAgent, CurrentSupervisor  # noqa: E402, F401

@@ -60,9 +60,14 @@ def submit_feedback(session: Session, *, data: FeedbackCreate, idempotency_key: 
         if data.text and data.text.strip():
             analysis = analyze(data.text)
             text, sentiment = analysis.redacted, analysis.sentiment.score
+        agent_id = data.agent_id
+        if agent_id is None and data.conversation_id:  # CSAT after a handoff is credited to its agent
+            from crm_backend.handoff.service import agent_for_conversation
+
+            agent_id = agent_for_conversation(session, conversation_id=data.conversation_id)
         feedback = Feedback(customer_id=customer_id, kind=data.kind, score=data.score, text=text,
                             sentiment=sentiment, ticket_id=ticket_id, conversation_id=data.conversation_id,
-                            agent_id=data.agent_id, channel=data.channel, created_at=now)
+                            agent_id=agent_id, channel=data.channel, created_at=now)
         session.add(feedback)
         session.flush()
         follow_up_no = None

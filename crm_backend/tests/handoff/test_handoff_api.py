@@ -233,3 +233,20 @@ def test_auto_assignment_picks_the_least_loaded_online_agent(app: FastAPI, clien
         session.expire_all()
         statuses = {h: getattr(session.get(Handoff, h), "status", None) for h in (fourth, fifth)}
         assert statuses == {fourth: "assigned", fifth: "waiting"}  # then both agents are at capacity 2
+
+
+def test_csat_after_resolution_is_credited_to_the_agent(client: TestClient, service_headers: dict[str, str],
+                                                        rasa: FakeRasa, session: Session) -> None:
+    hid = create(client, service_headers, "c-credit")["handoff_id"]
+    login(client, "agent2")
+    client.post(f"/api/v1/handoffs/{hid}/claim")
+    assert client.post(f"/api/v1/handoffs/{hid}/resolve").json()["resolved"] is True
+    feedback = client.post("/api/v1/feedback", headers={**service_headers, "Idempotency-Key": "csat-credit-1"},
+                           json={"customer_id": 3, "kind": "csat", "score": 5, "conversation_id": "c-credit",
+                                 "channel": "rest"})
+    assert feedback.status_code in (200, 201), feedback.text
+    from crm_backend.feedback.models import Feedback
+
+    row = session.get(Feedback, feedback.json()["feedback_id"])
+    agent2 = session.scalars(select(Agent).where(Agent.username == "agent2")).one()
+    assert row is not None and row.agent_id == agent2.id
