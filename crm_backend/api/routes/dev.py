@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from crm_backend.api.deps import SessionDep, SettingsDep
+from crm_backend.api.deps import SessionDep, SettingsDep, require_service_token
 from crm_backend.core.errors import NotFoundError
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.identity import service
 from crm_backend.identity.schemas import OutboxItem
 
-router = APIRouter(prefix="/dev", tags=["development"])
+router = APIRouter(prefix="/dev", tags=["development"], dependencies=[Depends(require_service_token)])
 
 
 @router.get("/outbox", response_model=Page[OutboxItem])

@@ -10,6 +10,7 @@ from crm_backend.core.config import Settings, get_settings
 from crm_backend.identity.models import ChannelIdentity, OtpChallenge
 
 BASE = "/api/v1/identity"
+HEADERS = {"Authorization": f"Bearer {get_settings().crm_service_token}"}
 
 
 def _send(client, headers, phone="13800000003", sender="web-1"):
@@ -18,7 +19,7 @@ def _send(client, headers, phone="13800000003", sender="web-1"):
 
 
 def _code(client, phone):
-    items = client.get("/api/v1/dev/outbox", params={"recipient": phone}).json()["items"]
+    items = client.get("/api/v1/dev/outbox", params={"recipient": phone}, headers=HEADERS).json()["items"]
     return items[0]["code"]
 
 
@@ -49,7 +50,8 @@ def test_unknown_phone_gets_same_answer_and_nothing_delivered(client, service_he
     unknown = _send(client, service_headers, phone="13912345678", sender="b")
     assert known.status_code == unknown.status_code == 200
     assert known.json() == unknown.json()
-    assert client.get("/api/v1/dev/outbox", params={"recipient": "13912345678"}).json()["total"] == 0
+    assert client.get("/api/v1/dev/outbox", params={"recipient": "13912345678"},
+                      headers=service_headers).json()["total"] == 0
     wrong = _verify(client, service_headers, "000000", phone="13912345678", sender="b")
     assert wrong.status_code == 400
     assert wrong.json()["error"]["code"] == "otp_invalid"
@@ -109,7 +111,7 @@ def test_outbox_hidden_outside_development(app, client):
                     crm_secret_key="c" * 32, rasa_auth_token="d" * 32)
     app.dependency_overrides[get_settings] = lambda: prod
     try:
-        response = client.get("/api/v1/dev/outbox")
+        response = client.get("/api/v1/dev/outbox", headers={"Authorization": f"Bearer {'a' * 32}"})
     finally:
         app.dependency_overrides.pop(get_settings)
     assert response.status_code == 404
@@ -122,3 +124,7 @@ def test_new_code_does_not_reset_the_attempt_budget(client, service_headers):
     assert _verify(client, service_headers, "abcdef").json()["error"]["details"]["attempts_left"] == 1
     _send(client, service_headers)
     assert _verify(client, service_headers, "abcdef").status_code == 423
+
+
+def test_outbox_needs_the_service_token(client):
+    assert client.get("/api/v1/dev/outbox").status_code == 401
