@@ -47,3 +47,19 @@ class CustomerPatch(BaseModel):
     consent_marketing: bool | None = None
     consent_sms: bool | None = None
     consent_email: bool | None = None
+
+
+class ReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referred_id: int
+
+
+class ReferralOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    referrer_id: int
+    referred_id: int
+    points_awarded: int
+    rewarded_at: datetime | None
+    created_at: datetime

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from crm_backend.api.deps import SessionDep, require_service_token
 from crm_backend.core.errors import ValidationFailed
 from crm_backend.core.pagination import Page, PageDep
-from crm_backend.customer import repository, service
+from crm_backend.customer import referrals, repository, service
 from crm_backend.customer.models import TIERS
-from crm_backend.customer.schemas import CustomerOut, CustomerPatch
+from crm_backend.customer.schemas import CustomerOut, CustomerPatch, ReferralIn, ReferralOut
 
 router = APIRouter(prefix="/customers", tags=["customers"], dependencies=[Depends(require_service_token)])
 
@@ -41,3 +41,18 @@ def update_customer(customer_id: int, body: CustomerPatch, session: SessionDep) 
     if any(value is None for value in changes.values()):
         raise ValidationFailed("Fields may be omitted but not null", "字段可以省略，但不能为 null")
     return CustomerOut.of(service.update_customer(session, customer_id=customer_id, changes=changes))
+
+
+@router.get("/{customer_id}/referrals", response_model=Page[ReferralOut])
+def list_referrals(customer_id: int, session: SessionDep, page: PageDep) -> Page[ReferralOut]:
+    """Customers this customer referred, with the points each referral earned."""
+    rows, total = referrals.list_for(session, referrer_id=customer_id, limit=page.limit, offset=page.offset)
+    return Page[ReferralOut](items=[ReferralOut.model_validate(r) for r in rows], total=total, limit=page.limit,
+                             offset=page.offset)
+
+
+@router.post("/{customer_id}/referrals", response_model=ReferralOut, status_code=201)
+def add_referral(customer_id: int, body: ReferralIn, session: SessionDep) -> ReferralOut:
+    """Record a referral; the referrer gets 200 points when the referred customer first orders (409 `conflict`)."""
+    return ReferralOut.model_validate(referrals.register(session, referrer_id=customer_id,
+                                                         referred_id=body.referred_id))

@@ -83,3 +83,25 @@ def test_password_hashing():
     assert verify_password("agent1-pass", hashed)
     assert not verify_password("agent1-PASS", hashed)
     assert not verify_password("x", "not-a-hash")
+
+
+def test_referral_flow(client, service_headers, session):
+    from crm_backend.customer.models import Customer
+
+    newcomer = Customer(name_zh="推荐新人", preferred_language="zh", tier="regular")
+    session.add(newcomer)
+    session.flush()
+    url = "/api/v1/customers/1/referrals"
+    created = client.post(url, json={"referred_id": newcomer.id}, headers=service_headers)
+    assert created.status_code == 201
+    assert created.json()["points_awarded"] == 0 and created.json()["rewarded_at"] is None
+    assert client.post("/api/v1/customers/2/referrals", json={"referred_id": newcomer.id},
+                       headers=service_headers).status_code == 409
+    item = {"sku": "X", "name_zh": "茶", "name_en": "Tea", "qty": 1, "price": "100.00"}
+    client.post(f"/api/v1/customers/{newcomer.id}/orders", json={"items": [item]}, headers=service_headers)
+    listed = client.get(url, headers=service_headers).json()
+    mine = [r for r in listed["items"] if r["referred_id"] == newcomer.id]
+    assert mine[0]["points_awarded"] == 200 and mine[0]["rewarded_at"] is not None
+    assert client.post(url, json={"referred_id": 1}, headers=service_headers).status_code == 422
+    assert client.post(url, json={"referred_id": 3}, headers=service_headers).status_code == 409  # has orders
+    assert client.post(url, json={"referred_id": 424242}, headers=service_headers).status_code == 404

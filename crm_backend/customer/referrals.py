@@ -1,0 +1,40 @@
+"""Referrals: who brought whom; the referrer is rewarded on the referred customer's first order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_backend.core.db import utcnow
+from crm_backend.core.errors import ConflictError, ValidationFailed
+from crm_backend.customer.models import Referral
+from crm_backend.customer.service import get_customer
+from crm_backend.order.models import Order
+
+
+def register(session: Session, *, referrer_id: int, referred_id: int, now: datetime | None = None) -> Referral:
+    """Record that `referrer_id` referred `referred_id` (before the referred customer's first order)."""
+    if referrer_id == referred_id:
+        raise ValidationFailed("A customer cannot refer themselves", "不能推荐自己")
+    get_customer(session, customer_id=referrer_id)
+    referred = get_customer(session, customer_id=referred_id)
+    if referred.referred_by is not None:
+        raise ConflictError(f"Customer {referred_id} already has a referrer", f"客户 {referred_id} 已有推荐人")
+    if session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == referred_id)):
+        raise ConflictError("Referrals must be recorded before the first order", "推荐关系须在首次下单前登记")
+    now = now or utcnow()
+    referred.referred_by = referrer_id
+    referral = Referral(referrer_id=referrer_id, referred_id=referred_id, points_awarded=0, created_at=now)
+    session.add(referral)
+    session.commit()
+    return referral
+
+
+def list_for(session: Session, *, referrer_id: int, limit: int, offset: int) -> tuple[list[Referral], int]:
+    get_customer(session, customer_id=referrer_id)
+    query = select(Referral).where(Referral.referrer_id == referrer_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Referral.created_at.desc(), Referral.id.desc())
+                                .limit(limit).offset(offset))), total
