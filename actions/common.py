@@ -25,10 +25,10 @@ def language(tracker: Tracker) -> str:
     return "en" if tracker.get_slot("language") == "en" else "zh"
 
 
-def say(dispatcher: CollectingDispatcher, tracker: Tracker | str, name: str, **values: Any) -> None:
-    """Send response `name` from actions/responses.yml in the customer's language."""
+def say(dispatcher: CollectingDispatcher, tracker: Tracker | str, response: str, /, **values: Any) -> None:
+    """Send `response` from actions/responses.yml in the customer's language."""
     lang = tracker if isinstance(tracker, str) else language(tracker)
-    dispatcher.utter_message(text=render(name, lang, **values))
+    dispatcher.utter_message(text=render(response, lang, **values))
 
 
 def crm(tracker: Tracker | str) -> CrmClient:

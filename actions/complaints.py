@@ -99,8 +99,9 @@ async def _infer_category(tracker: Tracker, text: str) -> list[EventType]:
         return []
     category = analysis.get("category") or {}
     events: list[EventType] = []
-    if (analysis.get("sentiment") or {}).get("label") == "negative" and \
-            float((analysis.get("sentiment") or {}).get("score") or 0) >= 0.8:
+    sentiment = analysis.get("sentiment") or {}
+    # The score is signed (-1 … 1) or a confidence, depending on the model: its size is what counts.
+    if sentiment.get("label") == "negative" and abs(float(sentiment.get("score") or 0)) >= 0.8:
         events.append(SlotSet("complaint_severity", "high"))
     if category.get("label") in CATEGORIES and category.get("label") != "other" \
             and float(category.get("confidence") or 0) >= CATEGORY_CONFIDENCE:

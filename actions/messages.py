@@ -32,8 +32,8 @@ def catalogue() -> dict[str, dict[str, str]]:
     return result
 
 
-def render(name: str, language: str | None, **values: Any) -> str:
-    """The text of response `name` in `language` (Chinese when unknown), filled with `values`."""
-    texts = catalogue()[name]
+def render(response: str, language: str | None, /, **values: Any) -> str:
+    """The text of `response` in `language` (Chinese when unknown), filled with `values`."""
+    texts = catalogue()[response]
     text = texts.get(language or "zh") or texts["zh"]
     return text.format(**values) if values else text

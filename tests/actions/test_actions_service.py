@@ -1,0 +1,198 @@
+"""Redemption, complaints, feedback, phone + code verification and handoff against the real CRM test server."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aiohttp
+import pytest
+from action_helpers import SERVICE_TOKEN, customer_slots, make_tracker, texts
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.complaints import ActionCreateTicket, ActionPrepareComplaint, ValidateComplaintForm
+from actions.feedback import ActionSubmitCsat, ActionSubmitNps, ActionSubmitSuggestion
+from actions.forms import MAX_FAILURES, ValidateVerifyForm
+from actions.handoff import ActionHandoffToHuman
+from actions.points import ActionAskRedeemConfirmation, ActionRedeemReward, ValidateRedeemForm
+from actions.session import ActionValidateSlotMappings
+
+pytestmark = pytest.mark.asyncio
+
+
+async def crm(crm_url: str, method: str, path: str) -> Any:
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, f"{crm_url}/api/v1{path}",
+                                   headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+
+def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_redemption_confirmed_twice_spends_once(crm_url: str, domain: dict[str, Any]) -> None:
+    before = (await crm(crm_url, "GET", "/customers/3/points"))["balance"]
+    assert before >= 500, "demo customer 3 needs points for a coupon"
+    validated = await ValidateRedeemForm().validate_reward_code("10元优惠券", CollectingDispatcher(),
+                                                                make_tracker(slots=customer_slots(3)), domain)
+    assert validated["reward_code"] == "COUPON10"
+    dispatcher = CollectingDispatcher()
+    slots = {**customer_slots(3), "reward_code": "COUPON10"}
+    events = await ActionAskRedeemConfirmation().run(dispatcher, make_tracker(slots=slots), domain)
+    key = slots_of(events)["redeem_key"]
+    assert key and "确认" in texts(dispatcher) and dispatcher.messages[0]["buttons"]
+    confirmed = make_tracker(text="确认", intent="affirm", slots={**slots, "redeem_key": key})
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+    await ActionRedeemReward().run(first, confirmed, domain)
+    await ActionRedeemReward().run(second, confirmed, domain)  # a duplicated / retried confirmation
+    after = (await crm(crm_url, "GET", "/customers/3/points"))["balance"]
+    assert after == before - 500, "the same confirmation must never redeem twice"
+    ids = [re.search(r"兑换单号 (\d+)", texts(d)) for d in (first, second)]
+    assert ids[0] and ids[1] and ids[0].group(1) == ids[1].group(1)
+
+
+async def test_redeem_form_rejects_unknown_and_sold_out(crm_url: str, domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    result = await ValidateRedeemForm().validate_reward_code("a unicorn", dispatcher,
+                                                             make_tracker(language="en"), domain)
+    assert result["reward_code"] is None and "couldn't find" in texts(dispatcher)
+    dispatcher = CollectingDispatcher()
+    result = await ValidateRedeemForm().validate_reward_code("SOLDOUT", dispatcher, make_tracker(), domain)
+    assert result["reward_code"] is None and "兑完" in texts(dispatcher)
+
+
+async def test_not_enough_points_asks_nothing(crm_url: str, domain: dict[str, Any]) -> None:
+    balance = (await crm(crm_url, "GET", "/customers/4/points"))["balance"]
+    if balance >= 500:
+        pytest.fail("demo customer 4 (new customer) is expected to have < 500 points")
+    dispatcher = CollectingDispatcher()
+    events = await ActionAskRedeemConfirmation().run(
+        dispatcher, make_tracker(slots={**customer_slots(4), "reward_code": "COUPON10"}), domain)
+    assert "积分不足" in texts(dispatcher) and slots_of(events)["redeem_key"] is None
+
+
+async def test_complaint_ticket_with_inferred_category_and_sla(crm_url: str, domain: dict[str, Any]) -> None:
+    text = "我的快递KF20250002三天了还没到，太慢了，我很生气"
+    prepared = slots_of(await ActionPrepareComplaint().run(CollectingDispatcher(),
+                                                           make_tracker(text=text, slots=customer_slots(2)), domain))
+    assert prepared["complaint_text"] == text and prepared["complaint_order"] == "KF20250002"
+    assert prepared["complaint_category"] == "delivery"
+    dispatcher = CollectingDispatcher()
+    events = await ActionCreateTicket().run(dispatcher, make_tracker(slots={**customer_slots(2), **prepared}),
+                                            domain)
+    ticket_no = slots_of(events)["last_ticket_no"]
+    assert re.fullmatch(r"T\d{6}", ticket_no) and ticket_no in texts(dispatcher) and "小时" in texts(dispatcher)
+    tickets = await crm(crm_url, "GET", "/customers/2/tickets")
+    mine = next(t for t in tickets["items"] if t["ticket_no"] == ticket_no)
+    assert mine["category"] == "delivery"
+
+
+async def test_vip_complaint_escalates_to_a_human(crm_url: str, domain: dict[str, Any]) -> None:
+    slots = {**customer_slots(1), "complaint_text": "The mug arrived smashed, this is unacceptable",
+             "complaint_order": "none", "complaint_category": "product_quality", "complaint_severity": "high"}
+    events = await ActionCreateTicket().run(CollectingDispatcher(), make_tracker(slots=slots, language="en"),
+                                            domain)
+    assert any(e["event"] == "followup" and e["name"] == "action_handoff_to_human" for e in events)
+
+
+async def test_complaint_kept_while_crm_is_down_and_filed_later(crm_url: str, domain: dict[str, Any],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    slots = {**customer_slots(2), "complaint_text": "退款一个月了还没到账", "complaint_order": "none",
+             "complaint_category": "refund_return", "complaint_key": "complaint-test-kept-1"}
+    monkeypatch.setenv("CRM_URL", "http://127.0.0.1:18039")
+    dispatcher = CollectingDispatcher()
+    events = slots_of(await ActionCreateTicket().run(dispatcher, make_tracker(slots=slots), domain))
+    pending = events["pending_ticket"]
+    assert pending["payload"]["description"] == "退款一个月了还没到账" and "保存" in texts(dispatcher)
+    # Still down on the next turn: nothing lost, nothing said twice.
+    still = await ActionValidateSlotMappings().run(CollectingDispatcher(),
+                                                   make_tracker(text="在吗", slots={"pending_ticket": pending}), domain)
+    assert "pending_ticket" not in slots_of(still)
+    monkeypatch.setenv("CRM_URL", crm_url)
+    dispatcher = CollectingDispatcher()
+    events = slots_of(await ActionValidateSlotMappings().run(
+        dispatcher, make_tracker(text="在吗", slots={**customer_slots(2), "pending_ticket": pending}), domain))
+    assert events["pending_ticket"] is None and events["last_ticket_no"] in texts(dispatcher)
+    tickets = await crm(crm_url, "GET", "/customers/2/tickets")
+    assert sum(1 for t in tickets["items"] if t["ticket_no"] == events["last_ticket_no"]) == 1
+
+
+async def test_complaint_form_validation(crm_url: str, domain: dict[str, Any]) -> None:
+    form = ValidateComplaintForm()
+    dispatcher = CollectingDispatcher()
+    none = await form.validate_complaint_order("没有", dispatcher, make_tracker(), domain)
+    assert none["complaint_order"] == "none"
+    assert (await form.validate_complaint_order("kf20250001", dispatcher, make_tracker(),
+                                                domain))["complaint_order"] == "KF20250001"
+    bad = await form.validate_complaint_order("order 12", dispatcher, make_tracker(language="en"), domain)
+    assert bad["complaint_order"] is None and "KF plus 8 digits" in texts(dispatcher)
+    assert (await form.validate_complaint_category("物流配送", dispatcher, make_tracker(),
+                                                   domain))["complaint_category"] == "delivery"
+
+
+async def test_low_csat_opens_follow_up_ticket(crm_url: str, domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitCsat().run(dispatcher, make_tracker(slots={**customer_slots(5), "csat_score": "1"}), domain)
+    reply = texts(dispatcher)
+    assert "感谢" in reply and re.search(r"T\d{6}", reply), reply
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitNps().run(dispatcher, make_tracker(slots={**customer_slots(3), "nps_score": "10"},
+                                                         language="en"), domain)
+    assert "Thank you" in texts(dispatcher) and not re.search(r"T\d{6}", texts(dispatcher))
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitSuggestion().run(dispatcher, make_tracker(slots={"suggestion_text": "希望增加夜间配送"}), domain)
+    assert "感谢" in texts(dispatcher)
+
+
+async def test_phone_and_code_verification_with_lockout(crm_url: str, domain: dict[str, Any]) -> None:
+    form = ValidateVerifyForm()
+    dispatcher = CollectingDispatcher()
+    bad = await form.validate_phone("12345", dispatcher, make_tracker(), domain)
+    assert bad["phone"] is None and "11位" in texts(dispatcher)
+    tracker = make_tracker(sender="otp-test-3", language="en")
+    sent = await form.validate_phone("138 0000 0003", CollectingDispatcher(), tracker, domain)
+    assert sent["phone"] == "13800000003"
+    outbox = await crm(crm_url, "GET", "/dev/outbox?limit=50")
+    code = next(i["code"] for i in outbox["items"] if i["recipient"] == "13800000003")
+    wrong = "000000" if code != "000000" else "111111"
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(sender="otp-test-3", language="en", slots={"phone": "13800000003"})
+    result = await form.validate_otp_code(wrong, dispatcher, tracker, domain)
+    assert result["otp_code"] is None and "attempt" in texts(dispatcher)
+    result = await form.validate_otp_code(code, CollectingDispatcher(), tracker, domain)
+    assert result["verified"] is True and result["customer_id"] == 3
+
+    # Lock-out: keep guessing wrong for another customer until the CRM locks.
+    tracker = make_tracker(sender="otp-test-4", slots={"phone": "13800000004"})
+    await form.validate_phone("13800000004", CollectingDispatcher(), tracker, domain)
+    said = ""
+    for _ in range(6):
+        dispatcher = CollectingDispatcher()
+        result = await form.validate_otp_code("999999", dispatcher, tracker, domain)
+        said = texts(dispatcher)
+        if result.get("otp_code") == "locked":
+            break
+    assert result.get("otp_code") == "locked" and "锁定" in said
+
+
+async def test_repeated_failures_offer_to_stop(crm_url: str, domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"form_failures": float(MAX_FAILURES - 1)}, language="en")
+    await ValidateVerifyForm().validate_phone("nope", dispatcher, tracker, domain)
+    assert "say 'stop'" in texts(dispatcher)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_handoff_posts_transcript_and_pauses(crm_url: str, domain: dict[str, Any], language: str) -> None:
+    earlier = [{"event": "user", "text": "I need help", "timestamp": 1.0},
+               {"event": "bot", "text": "Sure", "timestamp": 2.0}]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text="转人工" if language == "zh" else "talk to a human", intent="request_human",
+                           slots=customer_slots(1), language=language, sender=f"handoff-test-{language}",
+                           events=earlier)
+    events = await ActionHandoffToHuman().run(dispatcher, tracker, domain)
+    assert any(e["event"] == "pause" for e in events)
+    reply = texts(dispatcher)
+    assert ("人工" in reply) if language == "zh" else ("agent" in reply)
