@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crm_backend.escalation.schemas import SENTIMENT_LABELS
 
 
 class InteractionUpsert(BaseModel):
@@ -17,6 +19,12 @@ class InteractionUpsert(BaseModel):
     sentiment: float | None = Field(default=None, ge=-1, le=1)
     escalated: bool = False
     resolved_by_bot: bool = False
+
+    @field_validator("sentiment", mode="before")
+    @classmethod
+    def _label(cls, value: object) -> object:
+        """Accept the label ("negative"/"neutral"/"positive") as well as the score."""
+        return SENTIMENT_LABELS.get(value, value) if isinstance(value, str) else value
 
 
 class InteractionSaved(BaseModel):

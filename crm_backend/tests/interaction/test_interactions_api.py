@@ -23,6 +23,11 @@ def test_upsert_by_conversation(client: TestClient, service_headers: dict, sessi
     assert row.customer_id == 5 and row.intents == ["ask_order_status", "complain"]
     assert row.escalated is True  # never goes back to false
     assert row.sentiment == 0.4
+    labelled = client.post("/api/v1/interactions", headers=service_headers,
+                           json={"conversation_id": "conv-i2", "channel": "web", "sentiment": "negative"})
+    assert labelled.status_code == 200, labelled.text
+    row2 = session.get(Interaction, labelled.json()["interaction_id"])
+    assert row2 is not None and row2.sentiment is not None and row2.sentiment < 0
 
 
 def test_bad_input(client: TestClient, service_headers: dict, session: Session) -> None:
