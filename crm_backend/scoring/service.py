@@ -30,6 +30,7 @@ from crm_backend.ticket.models import Ticket
 COUNTED_STATUSES = ("paid", "shipped", "delivered")
 WINDOW_DAYS = 730  # RFM, CLV and trends look at the last 24 months
 DAY = timedelta(days=1)
+STALE_AFTER = timedelta(hours=24)
 
 
 @dataclass
@@ -248,13 +249,15 @@ def rescore_all(session: Session, *, now: datetime | None = None, batch: int = 1
     return len(cards)
 
 
-def get_scores(session: Session, *, customer_id: int) -> CustomerScore:
-    """The stored scores, computed (and stored) first when missing; 404 for an unknown customer."""
+def get_scores(session: Session, *, customer_id: int, now: datetime | None = None) -> CustomerScore:
+    """The stored scores, recomputed (and stored) first when missing or older than STALE_AFTER
+    (recency-based scores drift even without events); 404 for an unknown customer."""
     from crm_backend.core.errors import CustomerNotFound
 
+    now = now or utcnow()
     row = session.get(CustomerScore, customer_id)
-    if row is None:
-        row = rescore_customer(session, customer_id=customer_id)
+    if row is None or now - row.computed_at > STALE_AFTER:
+        row = rescore_customer(session, customer_id=customer_id, now=now)
         if row is None:
             raise CustomerNotFound(customer_id)
         session.commit()

@@ -67,3 +67,16 @@ def test_scores_are_computed_on_demand_and_on_events(client: TestClient, service
     after = client.get("/api/v1/customers/4/scores", headers=service_headers).json()
     assert after["satisfaction"] < before["satisfaction"]
     assert rescore_customer(session, customer_id=99999) is None
+
+
+def test_stale_scores_are_recomputed(session: Session, demo_now: datetime) -> None:
+    from datetime import timedelta
+
+    from crm_backend.scoring.service import get_scores
+
+    first = get_scores(session, customer_id=3, now=demo_now)
+    computed = first.computed_at
+    assert get_scores(session, customer_id=3, now=demo_now + timedelta(hours=1)).computed_at == computed
+    later = get_scores(session, customer_id=3, now=demo_now + timedelta(days=2))
+    assert later.computed_at > computed
+    assert later.explanation["rfm"]["inputs"]["recency_days"] >= 2
