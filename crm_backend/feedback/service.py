@@ -72,7 +72,8 @@ def submit_feedback(session: Session, *, data: FeedbackCreate, idempotency_key: 
         session.flush()
         follow_up_no = None
         if is_low_score(data.kind, data.score):
-            severity = "high" if (data.kind == "csat" and data.score == 1) or (data.score or 0) <= 3 else "medium"
+            worst = (data.kind == "csat" and data.score == 1) or (data.kind == "nps" and (data.score or 0) <= 3)
+            severity = "high" if worst else "medium"
             ticket = open_ticket(session, now=now, actor="system:feedback", data=TicketCreate(
                 customer_id=customer_id, severity=severity, channel=data.channel, kind="callback",
                 description=_follow_up_text(data, text), conversation_id=data.conversation_id))

@@ -76,6 +76,8 @@ def test_idempotency(client: TestClient, service_headers: dict, session: Session
     headers = {**service_headers, "Idempotency-Key": "fb-1"}
     body = {"customer_id": 2, "kind": "csat", "score": 2, "channel": "web"}
     first = client.post("/api/v1/feedback", headers=headers, json=body)
+    follow_up = session.scalars(select(Ticket).where(Ticket.ticket_no == first.json()["follow_up_ticket_no"])).one()
+    assert follow_up.severity == "medium"  # CSAT 2: medium; CSAT 1 or NPS ≤ 3: high
     n = count(session, Feedback), count(session, Ticket)
     again = client.post("/api/v1/feedback", headers=headers, json=body)
     assert again.status_code == 201 and again.json() == first.json()
