@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import crm_backend.customer.models  # noqa: F401  (foreign-key target must be in the metadata)
 from crm_backend.core.db import Base, UTCDateTime, utcnow
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import crm_backend.customer.models  # noqa: F401  (foreign-key target must be in the metadata)
 from crm_backend.core.db import Base, UTCDateTime, utcnow
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import crm_backend.customer.models
+import crm_backend.order.models  # noqa: F401  (foreign-key target must be in the metadata)
 from crm_backend.core.db import Base, UTCDateTime, utcnow
 
 ENTRY_KINDS = ("earn", "redeem", "expire", "adjust", "reverse")

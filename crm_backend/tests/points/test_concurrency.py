@@ -95,3 +95,39 @@ def test_first_writes_for_a_customer_without_account(fresh_engine_factory, kind)
         session, customer_id=cid, points=10, reason="race", key=f"race{i}").points)
     assert results == [10] * 20
     assert _state(engine, cid)[:2] == (200, 200)
+
+
+def _redeem_in_process(url: str, worker: int, count: int) -> list[str]:
+    """Runs in a separate process: its own engine, `count` redemptions as fast as possible."""
+    from crm_backend.core.db import make_engine
+
+    engine = make_engine(url)
+    outcomes = []
+    try:
+        for i in range(count):
+            with Session(engine) as session:
+                try:
+                    service.redeem(session, customer_id=CUSTOMER, reward_code="COUPON10", quantity=1,
+                                   idempotency_key=f"p{worker}-{i}")
+                    outcomes.append("ok")
+                except InsufficientPoints as error:
+                    outcomes.append(error.code)
+    finally:
+        engine.dispose()
+    return outcomes
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_redemptions_from_4_processes_never_overspend(fresh_engine_factory, kind):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    engine = fresh_engine_factory(kind)
+    with Session(engine) as session:
+        service.adjust(session, customer_id=CUSTOMER, points=7_500 - 199, reason="test top-up", key="top-up")
+    url = engine.url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(max_workers=4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        outcomes = [o for part in pool.map(_redeem_in_process, [url] * 4, range(4), [25] * 4) for o in part]
+    assert outcomes.count("ok") == 15
+    assert outcomes.count("insufficient_points") == 85
+    assert _state(engine, CUSTOMER) == (0, 0, 15)
