@@ -34,6 +34,14 @@ class TicketCreate(BaseModel):
     def _alias(cls, value: object) -> object:
         return "medium" if value == "normal" else value
 
+    @field_validator("order_no", mode="before")
+    @classmethod
+    def _order_no(cls, value: object) -> object:
+        """Customers type "kf20250003 " too; blank means no order."""
+        if isinstance(value, str):
+            return value.strip().upper() or None
+        return value
+
 
 class TicketCreated(BaseModel):
     ticket_no: str

@@ -35,6 +35,15 @@ def test_create_infers_category_redacts_and_sets_sla(client: TestClient, service
     assert [h["to_status"] for h in detail["history"]] == ["open"]
 
 
+def test_order_number_is_normalised(client: TestClient, service_headers: dict) -> None:
+    r = client.post("/api/v1/tickets", json={**BODY, "order_no": " kf20250003 ", "severity": "normal"},
+                    headers=service_headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["sla_hours"] == 24  # gold × medium ("normal")
+    detail = client.get(f"/api/v1/tickets/{r.json()['ticket_no']}", headers=service_headers).json()
+    assert detail["order_no"] == "KF20250003" and detail["severity"] == "medium"
+
+
 def test_given_category_and_anonymous_ticket(client: TestClient, service_headers: dict) -> None:
     r = client.post("/api/v1/tickets", headers=service_headers, json={
         "category": "account", "severity": "low", "channel": "telegram", "description": "请回电", "kind": "callback"})
