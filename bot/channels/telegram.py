@@ -9,7 +9,9 @@ This subclass adds:
 - `secret_token` (env TELEGRAM_SECRET_TOKEN): Telegram's `X-Telegram-Bot-Api-Secret-Token` header,
   set with `setWebhook(secret_token=…)`; a missing or wrong header → 403;
 - oversized (> 64 KB) → 413, malformed JSON → 400, a replayed `update_id` is processed once;
-- metadata `channel`/`sender_id` for the identity lookup; no network call at start-up.
+- metadata `channel`/`sender_id` for the identity lookup; no network call at start-up;
+- Rasa's unauthenticated `/set_webhook` route is closed (404): anyone could otherwise re-register the
+  webhook without the secret token.
 The message handling itself is Rasa's.
 """
 
@@ -90,6 +92,9 @@ class TelegramInput(rasa_telegram.TelegramInput):
 
         @bp.middleware("request")
         async def guard(request: Request) -> HTTPResponse | None:
+            if request.path.rstrip("/").endswith("/set_webhook"):
+                # Rasa's unauthenticated route would re-register the webhook without the secret token.
+                return response.text("not found", status=404)
             if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
                 return None
             given = request.headers.get(SECRET_HEADER, "")

@@ -144,6 +144,10 @@ async def test_telegram_forged_replayed_and_malformed_updates(serve: ServeFn, st
     assert (await post(url, b'{"update_id": 10, "message": {"chat": {"id": 1}, "text": "' + b"a" * 70_000 + b'"}}',
                        tg_headers()))[0] == 413
     assert served.agent.received == []
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{served.url}/webhooks/telegram/set_webhook") as answer:
+            assert answer.status == 404, "the unauthenticated set_webhook route is closed"
+    assert not standin.sent("telegram", "setWebhook")
     assert (await post(url, telegram_update("once", 6), tg_headers()))[0] == 200
     assert (await post(url, telegram_update("once", 6), tg_headers()))[0] == 200
     assert len(served.agent.received) == 1
