@@ -174,8 +174,9 @@ class ActionShowOrderStatus(AccountAction):
         lines = [f"{str(e.get('at', ''))[:16].replace('T', ' ')}  {e.get('location') or ''} "
                  f"{e.get('description_en') if lang == 'en' else e.get('description_zh')}".strip()
                  for e in events[-5:]]
-        say(dispatcher, lang, "utter_order_status", order_no=order["order_no"], status=order.get("status"),
-            shipping=order.get("shipping_status") or "-", carrier=order.get("carrier") or "-",
+        say(dispatcher, lang, "utter_order_status", order_no=order["order_no"],
+            status=status_name(order.get("status"), lang), shipping=status_name(order.get("shipping_status"), lang),
+            carrier=order.get("carrier") or "-",
             tracking=order.get("tracking_no") or "-")
         if lines:
             say(dispatcher, lang, "utter_order_events", events="\n".join(lines))
@@ -226,11 +227,17 @@ class ActionShowTickets(AccountAction):
 
 STATUS_NAMES = {
     "zh": {"open": "待处理", "in_progress": "处理中", "pending_customer": "等待您回复", "resolved": "已解决",
-           "closed": "已关闭", "escalated": "已升级"},
+           "closed": "已关闭", "escalated": "已升级", "pending": "待付款", "paid": "已付款", "shipped": "已发货",
+           "delivered": "已签收", "cancelled": "已取消", "returned": "已退货", "in_transit": "运输中",
+           "picked_up": "已揽收", "out_for_delivery": "派送中", "not_shipped": "未发货", "exception": "物流异常"},
     "en": {"open": "open", "in_progress": "in progress", "pending_customer": "waiting for you",
-           "resolved": "resolved", "closed": "closed", "escalated": "escalated"},
+           "resolved": "resolved", "closed": "closed", "escalated": "escalated", "pending": "awaiting payment",
+           "paid": "paid", "shipped": "shipped", "delivered": "delivered", "cancelled": "cancelled",
+           "returned": "returned", "in_transit": "in transit", "picked_up": "picked up",
+           "out_for_delivery": "out for delivery", "not_shipped": "not shipped yet", "exception": "delivery problem"},
 }
 
 
 def status_name(status: str | None, lang: str) -> str:
-    return STATUS_NAMES[lang].get(status or "", status or "")
+    """Order, shipping or ticket status in the customer's language."""
+    return STATUS_NAMES[lang].get(status or "", status or "-")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -157,8 +158,29 @@ class ActionFinishVerification(Action):
         except CrmError:
             pass
         say(dispatcher, lang, "utter_verified", name=name, tier=tier_name(tracker.get_slot("customer_tier"), lang))
-        pending = tracker.get_slot("pending_action")
         events.append(SlotSet("pending_action", None))
-        if pending:
-            events.append(FollowupAction(pending))
+        resume = resumable_actions().get(tracker.get_slot("pending_action") or "")
+        if resume is not None:
+            # Run the request inline rather than as a FollowupAction: no story has to predict the
+            # detour, and the customer gets the answer in the same reply.
+            events += await resume().run(dispatcher, tracker, domain)
         return events
+
+
+@functools.lru_cache(maxsize=1)
+def resumable_actions() -> dict[str, type[Action]]:
+    """Requests that wait for verification, by action name (imported late: they import this module)."""
+    from actions.account import (
+        ActionShowOrderStatus,
+        ActionShowPointsBalance,
+        ActionShowPointsExpiring,
+        ActionShowPointsHistory,
+        ActionShowTickets,
+        ActionShowTier,
+    )
+    from actions.points import ActionAskRedeemConfirmation
+
+    classes: list[type[Action]] = [ActionShowPointsBalance, ActionShowPointsHistory, ActionShowPointsExpiring,
+                                   ActionShowOrderStatus, ActionShowTier, ActionShowTickets,
+                                   ActionAskRedeemConfirmation]
+    return {cls().name(): cls for cls in classes}

@@ -101,7 +101,7 @@ async def test_order_by_number_with_shipping_events(crm_url: str, domain: dict[s
                            entities=[{"entity": "order_id", "value": "KF20250003", "start": 9, "end": 19}])
     await ActionShowOrderStatus().run(dispatcher, tracker, domain)
     reply = texts(dispatcher)
-    assert "KF20250003" in reply and "in_transit" in reply and "Parcel picked up" in reply
+    assert "KF20250003" in reply and "in transit" in reply and "Parcel picked up" in reply
 
 
 async def test_latest_order_when_no_number(crm_url: str, domain: dict[str, Any]) -> None:
