@@ -98,9 +98,13 @@ def test_agent_takes_over_answers_and_hands_back_for_csat(live: Stack, artifacts
             resolved_at = time.time() - 1
             page.get_by_test_id("resolve").click()
             expect(page.get_by_test_id("conv-status")).to_contain_text("已解决", timeout=15_000)
-            csat = wait_for("the CSAT question after resolution", lambda: [
-                t for t in bot_texts_after(live, conversation, resolved_at) if re.search(r"满意|1.{0,2}5", t)])
-            assert csat
+            try:
+                wait_for("the CSAT question after resolution", lambda: [
+                    t for t in bot_texts_after(live, conversation, resolved_at) if re.search(r"满意|1.{0,2}5", t)])
+            except AssertionError as error:
+                tail = [(e.get("event"), e.get("name") or e.get("text") or (e.get("parse_data") or {}).get("intent"))
+                        for e in tracker_events(live, conversation)[-15:]]
+                raise AssertionError(f"{error}; last tracker events: {tail}") from None
             shot(page, artifacts, "4-resolved")
             assert not errors, f"JavaScript errors in the console page: {errors}"
         finally:
