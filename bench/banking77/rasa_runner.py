@@ -25,6 +25,7 @@ class RasaResult:
     train_seconds: float
     test_seconds: float
     seconds_per_epoch: float | None
+    confidence_thresholds: dict[str, dict[str, float]]
 
 
 def _run(cmd: list[str], log: Path) -> float:
@@ -66,7 +67,7 @@ def train_and_test(name: str, config_yaml: str, train_yml: Path, test_yml: Path,
     )
     test_seconds = _run(
         [str(RASA), "test", "nlu", "--model", str(folder / "model.tar.gz"), "--nlu", str(test_yml),
-         "--out", str(folder / "report"), "--no-plot", "--no-errors", "--no-warnings"],
+         "--out", str(folder / "report"), "--no-plot", "--successes", "--no-warnings"],
         folder / "test.log",
     )
     report = json.loads((folder / "report" / "intent_report.json").read_text())
@@ -76,4 +77,23 @@ def train_and_test(name: str, config_yaml: str, train_yml: Path, test_yml: Path,
         train_seconds=train_seconds,
         test_seconds=test_seconds,
         seconds_per_epoch=_epoch_seconds(train_log),
+        confidence_thresholds=_thresholds(folder / "report"),
     )
+
+
+def _thresholds(report: Path) -> dict[str, dict[str, float]]:
+    """For FallbackClassifier thresholds: share of messages kept and their accuracy at each cut-off."""
+    predictions = []
+    for name, correct in (("intent_successes.json", True), ("intent_errors.json", False)):
+        path = report / name
+        if path.exists():
+            rows = json.loads(path.read_text())
+            predictions += [(float(row["intent_prediction"]["confidence"]), correct) for row in rows]
+    out = {}
+    for cut in (0.3, 0.5, 0.7):
+        kept = [correct for confidence, correct in predictions if confidence >= cut]
+        out[str(cut)] = {
+            "kept": len(kept) / len(predictions) if predictions else 0.0,
+            "accuracy_of_kept": sum(kept) / len(kept) if kept else 0.0,
+        }
+    return out
