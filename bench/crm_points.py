@@ -130,11 +130,17 @@ def bench(kind: str, url: str, port: int, seconds: float, threads: int) -> dict[
             headers={"Idempotency-Key": f"s{rng.random()}"}).status_code)
         print(f"  redemptions (400 customers): {spread['per_second']}/s p50 {spread['p50_ms']} ms "
               f"p95 {spread['p95_ms']} ms {spread['status_codes']}", flush=True)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        before = httpx.get(f"{base}/customers/1/points", headers=auth).json()["balance"]
         single = load(base, threads, seconds, lambda c, rng: c.post(
             "/customers/1/redemptions", json={"reward_code": "COUPON10"},
             headers={"Idempotency-Key": f"o{rng.random()}"}).status_code)
         print(f"  redemptions (one customer): {single['per_second']}/s p50 {single['p50_ms']} ms "
               f"p95 {single['p95_ms']} ms {single['status_codes']}", flush=True)
+        after = httpx.get(f"{base}/customers/1/points", headers=auth).json()["balance"]
+        single["ledger_consistent"] = before - after == 500 * single["status_codes"].get("201", 0)
+        print(f"  one-customer balance {before} → {after}: "
+              f"{'consistent' if single['ledger_consistent'] else 'MISMATCH'} with the 201 answers", flush=True)
         rss = peak_rss_mb(proc.pid)
         print(f"  CRM peak RSS: {rss:.0f} MB", flush=True)
         return {"balance_reads": reads, "redemptions_spread": spread, "redemptions_one_customer": single,

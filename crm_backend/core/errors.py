@@ -125,13 +125,9 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": jsonable_encoder(details)}}
 
 
-def error_response(request_or_lang: Request | str, error: DomainError, headers: dict[str, str] | None = None
-                   ) -> JSONResponse:
-    """Render a DomainError in the language of the request (or an explicit "zh"/"en")."""
-    language = (
-        request_or_lang if isinstance(request_or_lang, str)
-        else pick_language(request_or_lang.headers.get("accept-language"))
-    )
+def error_response(request: Request, error: DomainError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Render a DomainError in the language of the request."""
+    language = pick_language(request.headers.get("accept-language"))
     return JSONResponse(error_body(error.code, error.message(language), error.details),
                         status_code=error.status_code, headers=headers)
 
