@@ -53,9 +53,17 @@ class RasaClient:
                             {"output_channel": "latest", "execute_side_effects": "true"}, json=event)
 
     async def resume(self, conversation_id: str) -> None:
-        """Post a `resume` event so the bot answers again."""
-        await self._request("POST", self._url(conversation_id, "tracker/events"), {"execute_side_effects": "true"},
+        """Post `resume`, then `action_listen`, so the bot answers again.
+
+        The last action of a paused conversation is `action_handoff_to_human`, not `action_listen`; without
+        the listen, a triggered intent does not match the bot's rules (whose user turns follow a listen)
+        and the bot falls back instead of asking the CSAT question.
+        """
+        url = self._url(conversation_id, "tracker/events")
+        await self._request("POST", url, {"execute_side_effects": "true"},
                             json={"event": "resume", "timestamp": time.time()})
+        await self._request("POST", url, {}, json={"event": "action", "name": "action_listen",
+                                                   "timestamp": time.time()})
 
     async def trigger_intent(self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None) -> Any:
         """Trigger an external intent and send the bot's answer on the latest channel."""

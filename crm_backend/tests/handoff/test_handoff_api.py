@@ -186,7 +186,8 @@ def test_double_resolve_resolves_once_and_asks_csat_once(client: TestClient, ser
     second = client.post(f"/api/v1/handoffs/{hid}/resolve").json()
     assert first["resolved"] is True and first["csat_requested"] is True
     assert second["resolved"] is False and second["handoff"]["status"] == "resolved"
-    assert [c[2]["event"] for c in rasa.sent("tracker/events")] == ["resume"]
+    assert [(c[2]["event"], c[2].get("name")) for c in rasa.sent("tracker/events")] == [
+        ("resume", None), ("action", "action_listen")]
     assert [c[2]["name"] for c in rasa.sent("trigger_intent")] == ["EXTERNAL_handoff_resolved"]
     agent1 = session.scalars(select(Agent).where(Agent.username == "agent1")).one()
     assert service.agent_for_conversation(session, conversation_id="c-resolve") == agent1.id
