@@ -180,15 +180,24 @@ def expire_all(session: Session, *, now: datetime | None = None) -> int:
 
 
 def summary(session: Session, *, customer_id: int, now: datetime | None = None) -> BalanceSummary:
-    """Balance, tier and the points that expire within 30 days (oldest first)."""
+    """Balance, tier and the points that expire within 30 days (oldest first).
+
+    If credits have passed their expiry date since the last maintenance run, they are expired
+    first (rare write on a read path) so the balance shown is never one that cannot be spent.
+    """
     now = now or utcnow()
     customer = customers.get(session, customer_id)
     if customer is None:
         raise CustomerNotFound(customer_id)
-    account = repository.account(session, customer_id)
     horizon = now + timedelta(days=rules.EXPIRING_SOON_DAYS)
     lots = rules.open_lots(repository.credits_expiring_by(session, customer_id, horizon),
                            repository.total_debits(session, customer_id))
+    if any(at <= now for at, _ in lots):
+        session.commit()  # end the read transaction; the writer below needs a fresh (immediate) one
+        expire_customer(session, customer_id=customer_id, now=now)
+        lots = rules.open_lots(repository.credits_expiring_by(session, customer_id, horizon),
+                               repository.total_debits(session, customer_id))
+    account = repository.account(session, customer_id)
     expiring = [ExpiringLot(points=p, expires_at=at) for at, p in lots]
     return BalanceSummary(balance=account.balance if account else 0, tier=customer.tier,
                           lifetime_earned=account.lifetime_earned if account else 0, expiring_soon=expiring,

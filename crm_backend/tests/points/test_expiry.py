@@ -29,14 +29,14 @@ def test_fifo_expiry(session, demo_now):
     account = service.lock_account(session, customer_id=cid)
     assert account.balance == 1500
     service.adjust(session, customer_id=cid, points=-600, reason="spent", key="c", now=t0 + timedelta(days=10))
-    summary = service.summary(session, customer_id=cid, now=demo_now)
-    # the 400 already past expiry are shown until the job runs, plus the 500 expiring in ~25 days
-    assert summary.expiring_total_30d == 900
-    assert service.expire_customer(session, customer_id=cid, now=demo_now) == 400
-    assert service.expire_customer(session, customer_id=cid, now=demo_now) == 0  # idempotent
+    assert service.lock_account(session, customer_id=cid).balance == 900
+    # Reading the balance expires the 400 left of the old credit first, so only spendable points show.
     summary = service.summary(session, customer_id=cid, now=demo_now)
     assert summary.balance == 500
     assert [lot.points for lot in summary.expiring_soon] == [500]
+    assert summary.expiring_total_30d == 500
+    assert all(lot.expires_at > demo_now for lot in summary.expiring_soon)
+    assert service.expire_customer(session, customer_id=cid, now=demo_now) == 0  # idempotent
     later = demo_now + timedelta(days=40)
     assert service.expire_customer(session, customer_id=cid, now=later) == 500
     assert service.summary(session, customer_id=cid, now=later).balance == 0
