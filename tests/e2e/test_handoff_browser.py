@@ -112,11 +112,15 @@ def test_agent_takes_over_answers_and_hands_back_for_csat(live: Stack, artifacts
 
     # the CRM kept the whole conversation (bot turns included), resolved by agent1
     with httpx.Client(base_url=live.crm_url, timeout=30) as agent:
-        assert agent.post("/api/v1/auth/login", json={"username": "agent1", "password": "agent1-pass"}).is_success
+        signed_in = agent.post("/api/v1/auth/login", json={"username": "agent1", "password": "agent1-pass"})
+        assert signed_in.is_success
         items = agent.get("/api/v1/handoffs", params={"include_resolved": "true"}).json()["items"]
         mine = [i for i in items if i["conversation_id"] == conversation]
         assert len(mine) == 1 and mine[0]["status"] == "resolved" and mine[0]["first_response_at"]
         messages = agent.get(f"/api/v1/handoffs/{mine[0]['id']}").json()["messages"]
+        # log out so that later tests of the shared stack see no agent online
+        assert agent.post("/api/v1/auth/logout", headers={"X-CSRF-Token": signed_in.json()["csrf_token"]}
+                          ).status_code == 204
     roles = {(m["role"], m["text"]) for m in messages}
     assert ("agent", reply) in roles and ("user", customer_text) in roles and ("user", "转人工") in roles
     assert any(role == "bot" for role, _ in roles)
