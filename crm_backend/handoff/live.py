@@ -83,7 +83,11 @@ async def poll_once(sessionmaker: Callable[[], Session] | None = None, rasa: Ras
             except RasaUnavailable as error:
                 session.rollback()
                 log.debug("tracker of %s unavailable: %s", handoff.conversation_id, error)
-        for message in service.pending_messages(session, max_attempts=MAX_ATTEMPTS):
+        pending = service.pending_messages(session, max_attempts=MAX_ATTEMPTS)
+        if not active and not pending:
+            session.rollback()
+            return  # nothing open: no write lock taken (SQLite) on an idle system
+        for message in pending:
             owner = session.get(Handoff, message.handoff_id)
             if owner is not None and await deliver(session, message=message, handoff=owner, rasa=rasa):
                 await publish("delivery", owner.id)

@@ -46,7 +46,8 @@ def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
             assigned_agent_name=agents.get(h.assigned_agent_id) if h.assigned_agent_id is not None else None,
             ticket_no=h.ticket_no, created_at=created, claimed_at=aware(h.claimed_at),
             first_response_at=aware(h.first_response_at), resolved_at=aware(h.resolved_at),
-            waiting_seconds=max(0, int((end - created).total_seconds())), last_message=last.get(h.id)))
+            waiting_seconds=max(0, int((end - created).total_seconds())),
+            customer_last_seen_at=aware(h.customer_last_seen_at), last_message=last.get(h.id)))
     return out
 
 

@@ -53,6 +53,7 @@ class HandoffOut(BaseModel):
     first_response_at: datetime | None
     resolved_at: datetime | None
     waiting_seconds: int
+    customer_last_seen_at: datetime | None = None
     last_message: str | None = None
 
 

@@ -97,6 +97,7 @@
     $("conv-reason").textContent = t("reason") + ": " + (h.reason || h.reason_code || "—");
     $("conv-status").textContent = t(h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "");
     $("conv-ticket").textContent = h.ticket_no ? t("ticket") + " " + h.ticket_no : "";
+    $("conv-seen").textContent = h.customer_last_seen_at ? t("customer_seen") + ": " + since(h.customer_last_seen_at) : "";
     var holder = h.assigned_agent_id === me.id || me.supervisor;
     $("btn-claim").hidden = h.status !== "waiting";
     $("btn-resolve").hidden = h.status === "resolved" || !holder || h.status === "waiting";

@@ -1,0 +1,1 @@
+"""Agent console: login, pages, customer 360, canned replies."""

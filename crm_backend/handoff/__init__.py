@@ -1,0 +1,1 @@
+"""Human handoff: escalations, agent replies, presence."""
