@@ -5,10 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import crm_backend.models  # noqa: F401  (fills Base.metadata)
 from crm_backend.core.config import get_settings
 from crm_backend.core.db import Base, make_engine
+from crm_backend.models import load_all_models
 
+load_all_models()
 config = context.config
 target_metadata = Base.metadata
 

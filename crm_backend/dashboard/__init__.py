@@ -1,0 +1,1 @@
+"""Supervisor dashboard KPIs."""
