@@ -128,3 +128,11 @@ def test_new_code_does_not_reset_the_attempt_budget(client, service_headers):
 
 def test_outbox_needs_the_service_token(client):
     assert client.get("/api/v1/dev/outbox").status_code == 401
+
+
+def test_too_many_codes_per_hour_is_429(client, service_headers):
+    for index in range(10):
+        assert _send(client, service_headers, sender=f"s{index}").status_code == 200
+    limited = _send(client, service_headers, sender="s-last")
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
