@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_backend.core.i18n import pick_language
@@ -189,6 +190,13 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(json.JSONDecodeError)
     async def _json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return error_response(request, ValidationFailed("Request body is not valid JSON", "请求内容不是有效的 JSON"))
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
+        # Lock timeouts or a lost connection: temporary, so tell the client to retry.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_response(request, DomainError("database_unavailable", 503, "The database is busy; retry shortly",
+                                                   "数据库繁忙，请稍后重试"), headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

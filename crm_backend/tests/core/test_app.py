@@ -82,3 +82,22 @@ def test_small_chunked_body_reaches_the_route(client, service_headers):
                            headers={**service_headers, "Content-Type": "application/json"})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "out_of_stock"
+
+
+def test_database_busy_is_503(app, client, service_headers):
+    from sqlalchemy.exc import OperationalError
+
+    from crm_backend.core.db import get_session
+
+    def busy():
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    previous = app.dependency_overrides[get_session]
+    app.dependency_overrides[get_session] = busy
+    try:
+        response = client.get("/api/v1/customers/1", headers=service_headers)
+    finally:
+        app.dependency_overrides[get_session] = previous
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert response.headers["retry-after"] == "1"
