@@ -22,3 +22,10 @@ def create_for_handoff(session: Session, *, handoff: Handoff, agent: Agent, desc
         "description": text or "handoff", "conversation_id": handoff.conversation_id, "kind": "request"})
     ticket = open_ticket(session, data=data, actor=f"agent:{agent.username}")
     return ticket.ticket_no
+
+
+def existing(session: Session, *, ticket_no: str) -> str:
+    """The number of an existing ticket (404 when there is none)."""
+    from crm_backend.ticket.service import get_ticket
+
+    return get_ticket(session, ticket_no=ticket_no).ticket_no

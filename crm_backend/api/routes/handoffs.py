@@ -146,8 +146,11 @@ async def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: Cu
     """Link an existing ticket, or open one from the conversation."""
     service.start_write(session)
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-    ticket_no = body.ticket_no or tickets.create_for_handoff(session, handoff=handoff, agent=agent,
-                                                             description=body.description, severity=body.severity)
+    if body.ticket_no:
+        ticket_no = tickets.existing(session, ticket_no=body.ticket_no)
+    else:
+        ticket_no = tickets.create_for_handoff(session, handoff=handoff, agent=agent, description=body.description,
+                                               severity=body.severity)
     service.link_ticket(session, handoff_id=handoff_id, agent=agent, ticket_no=ticket_no)
     session.commit()
     await live.publish("ticket", handoff_id)

@@ -251,3 +251,22 @@ def test_csat_after_resolution_is_credited_to_the_agent(client: TestClient, serv
     row = session.get(Feedback, feedback.json()["feedback_id"])
     agent2 = session.scalars(select(Agent).where(Agent.username == "agent2")).one()
     assert row is not None and row.agent_id == agent2.id
+
+
+def test_ticket_is_created_or_linked_from_the_console(client: TestClient, service_headers: dict[str, str],
+                                                      rasa: FakeRasa) -> None:
+    hid = create(client, service_headers, "c-ticket")["handoff_id"]
+    login(client, "agent1")
+    client.post(f"/api/v1/handoffs/{hid}/claim")
+    created = client.post(f"/api/v1/handoffs/{hid}/ticket", json={"create": True, "severity": "high"})
+    assert created.status_code == 200, created.text
+    ticket_no = created.json()["ticket_no"]
+    assert ticket_no and ticket_no.startswith("T")
+    ticket = client.get(f"/api/v1/tickets/{ticket_no}", headers=service_headers)
+    assert ticket.status_code == 200 and "[PHONE]" in ticket.json()["description"]
+    assert ticket.json()["conversation_id"] == "c-ticket"
+    other = create(client, service_headers, "c-ticket-2")["handoff_id"]
+    client.post(f"/api/v1/handoffs/{other}/claim")
+    linked = client.post(f"/api/v1/handoffs/{other}/ticket", json={"ticket_no": ticket_no})
+    assert linked.status_code == 200 and linked.json()["ticket_no"] == ticket_no
+    assert client.post(f"/api/v1/handoffs/{other}/ticket", json={"ticket_no": "T999999"}).status_code == 404
