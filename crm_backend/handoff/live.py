@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from crm_backend.core.bus import get_bus
 from crm_backend.core.config import get_settings
 from crm_backend.core.db import get_sessionmaker
-from crm_backend.handoff import service
+from crm_backend.handoff import service, tickets
 from crm_backend.handoff.models import Handoff, HandoffMessage, HandoffStatus
 from crm_backend.handoff.rasa import RasaClient, RasaUnavailable
 
@@ -53,6 +53,8 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
     except RasaUnavailable as error:
         gone = message.attempts + 1 >= MAX_ATTEMPTS
         service.mark_delivery(session, message=message, delivered=False, error=str(error), customer_gone=gone)
+        if gone and handoff.ticket_no:
+            tickets.record_reply(session, ticket_no=handoff.ticket_no, agent_id=message.agent_id, text=message.text)
         session.commit()
         log.warning("agent reply %s not delivered: %s", message.id, error)
         return False

@@ -29,3 +29,16 @@ def existing(session: Session, *, ticket_no: str) -> str:
     from crm_backend.ticket.service import get_ticket
 
     return get_ticket(session, ticket_no=ticket_no).ticket_no
+
+
+def record_reply(session: Session, *, ticket_no: str, agent_id: int | None, text: str) -> None:
+    """Keep an agent reply that could not reach the customer on the conversation's ticket."""
+    from crm_backend.ticket.models import Ticket, TicketStatusChange
+    from crm_backend.ticket.repository import by_no
+
+    ticket: Ticket | None = by_no(session, ticket_no)
+    if ticket is None:
+        return
+    session.add(TicketStatusChange(ticket_id=ticket.id, from_status=ticket.status, to_status=ticket.status,
+                                   actor=f"agent:{agent_id}", note=f"[undelivered reply] {text}"[:500]))
+    session.flush()

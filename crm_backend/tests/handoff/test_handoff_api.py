@@ -270,3 +270,21 @@ def test_ticket_is_created_or_linked_from_the_console(client: TestClient, servic
     linked = client.post(f"/api/v1/handoffs/{other}/ticket", json={"ticket_no": ticket_no})
     assert linked.status_code == 200 and linked.json()["ticket_no"] == ticket_no
     assert client.post(f"/api/v1/handoffs/{other}/ticket", json={"ticket_no": "T999999"}).status_code == 404
+
+
+def test_a_reply_that_never_reaches_the_customer_is_recorded_on_the_ticket(
+        client: TestClient, service_headers: dict[str, str], rasa: FakeRasa, session: Session) -> None:
+    hid = create(client, service_headers, "c-gone")["handoff_id"]
+    login(client, "agent1")
+    client.post(f"/api/v1/handoffs/{hid}/claim")
+    ticket_no = client.post(f"/api/v1/handoffs/{hid}/ticket", json={"create": True}).json()["ticket_no"]
+    rasa.down = True
+    message_id = client.post(f"/api/v1/handoffs/{hid}/messages", json={"text": "we will refund you"}).json()["id"]
+    message = session.get(HandoffMessage, message_id)
+    assert message is not None and message.delivery == "pending"
+    message.attempts = 19  # the poller kept retrying; the customer is gone
+    session.flush()
+    retried = client.post(f"/api/v1/handoffs/{hid}/messages/{message_id}/retry").json()
+    assert retried["delivery"] == "recorded"
+    history = client.get(f"/api/v1/tickets/{ticket_no}", headers=service_headers).json()["history"]
+    assert any("we will refund you" in (change.get("note") or "") for change in history)
