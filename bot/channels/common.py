@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # What a client may put into the metadata of a message; everything else is dropped so a widget
 # cannot claim another channel or sender.
@@ -32,22 +35,41 @@ def trusted_metadata(channel: str, sender_id: str, client: Mapping[str, Any] | N
 
 
 class ReplayGuard:
-    """Remembers recently seen message ids (bounded, time-limited) so a replay is processed once.
+    """Remembers recently seen message ids so a replayed or retried message is processed once.
 
-    In-process only: each Rasa instance has its own guard. WeChat and Slack retry to the same
-    URL, and a load balancer with session affinity on the sender keeps retries on one instance.
+    With Redis (REDIS_URL / REDIS_HOST) the ids are shared by every Rasa instance (`SET NX EX`), so a
+    platform retry that lands on another instance is still recognised. Without Redis, or if Redis
+    fails, a bounded in-process memory is used.
     """
 
-    def __init__(self, ttl_seconds: float = 600, max_items: int = 10000) -> None:
+    def __init__(self, namespace: str, ttl_seconds: float = 600, max_items: int = 10000,
+                 redis_url: str | None = None) -> None:
+        self.namespace = namespace
         self.ttl = ttl_seconds
         self.max_items = max_items
+        self.redis_url = redis_url
+        self._redis: Any = None
         self._seen: OrderedDict[str, float] = OrderedDict()
 
-    def first_time(self, key: str) -> bool:
+    async def first_time(self, key: str) -> bool:
         """True the first time `key` is seen within the ttl, False for a replay."""
+        if self.redis_url:
+            try:
+                if self._redis is None:
+                    import redis.asyncio as aioredis  # only needed in services mode
+
+                    self._redis = aioredis.Redis.from_url(self.redis_url, socket_timeout=2)
+                added = await self._redis.set(f"kefu:replay:{self.namespace}:{key}", "1", nx=True,
+                                              ex=max(1, int(self.ttl)))
+                return bool(added)
+            except Exception as error:
+                logger.warning("replay guard: Redis unavailable (%s), using local memory", type(error).__name__)
+        return self._first_time_locally(key)
+
+    def _first_time_locally(self, key: str) -> bool:
         now = time.monotonic()
         while self._seen:
-            oldest, at = next(iter(self._seen.items()))
+            _, at = next(iter(self._seen.items()))
             if now - at <= self.ttl and len(self._seen) < self.max_items:
                 break
             self._seen.popitem(last=False)

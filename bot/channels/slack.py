@@ -25,7 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.common import ReplayGuard, setting, trusted_metadata
+from bot.channels.common import ReplayGuard, redis_url_from_env, setting, trusted_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class SlackInput(rasa_slack.SlackInput):
         channel = super().from_credentials(credentials)
         assert isinstance(channel, SlackInput)
         channel.api_base_url = setting(credentials, "api_base_url", "SLACK_API_BASE_URL")
-        channel.replays = ReplayGuard()
+        channel.replays = ReplayGuard("slack", redis_url=redis_url_from_env())
         return channel
 
     def get_output_channel(self, channel: str | None = None, thread_id: str | None = None) -> OutputChannel:
@@ -69,7 +69,7 @@ class SlackInput(rasa_slack.SlackInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = super().blueprint(on_new_message)
         if not hasattr(self, "replays"):
-            self.replays = ReplayGuard()
+            self.replays = ReplayGuard("slack", redis_url=redis_url_from_env())
 
         @bp.middleware("request")
         async def guard(request: Request) -> HTTPResponse | None:
@@ -88,7 +88,7 @@ class SlackInput(rasa_slack.SlackInput):
                 if not isinstance(event, dict) or not isinstance(event.get("event", {}), dict):
                     return response.text("not a Slack event", status=400)
                 event_id = event.get("event_id")
-                if isinstance(event_id, str) and not self.replays.first_time(event_id):
+                if isinstance(event_id, str) and not await self.replays.first_time(event_id):
                     logger.info("slack: replayed event ignored")
                     return response.text("")
             return None

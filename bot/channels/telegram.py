@@ -31,7 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import ReplayGuard, setting, trusted_metadata
+from bot.channels.common import ReplayGuard, redis_url_from_env, setting, trusted_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class TelegramInput(rasa_telegram.TelegramInput):
         super().__init__(access_token, verify, webhook_url, debug_mode)
         self.secret_token: str | None = None
         self.api_base_url: str | None = None
-        self.replays = ReplayGuard()
+        self.replays = ReplayGuard("telegram", redis_url=redis_url_from_env())
 
     def get_output_channel(self) -> TelegramOutput:
         """The output channel, without Rasa's start-up `setWebhook` call (set the webhook once, by hand)."""
@@ -111,7 +111,7 @@ class TelegramInput(rasa_telegram.TelegramInput):
                 if isinstance(update, dict) and isinstance(update.get("update_id"), int):
                     return response.text("success")  # an update kind we do not handle (polls, joins …)
                 return response.text("not a Telegram update", status=400)
-            if not self.replays.first_time(str(update["update_id"])):
+            if not await self.replays.first_time(str(update["update_id"])):
                 logger.info("telegram: replayed update ignored")
                 return response.text("success")
             return None

@@ -32,7 +32,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import MAX_MESSAGE_CHARS, ReplayGuard, setting, trusted_metadata
+from bot.channels.common import MAX_MESSAGE_CHARS, ReplayGuard, redis_url_from_env, setting, trusted_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +221,8 @@ class WeChatInput(InputChannel):
         self.token = token or ""
         self.api = WeChatApi(app_id, app_secret, api_base_url)
         self.reply_timeout = reply_timeout
-        self.replays = ReplayGuard(ttl_seconds=600)
+        # WeChat retries a message 3 times within 15 s; ids are kept 10 minutes.
+        self.replays = ReplayGuard("wechat", ttl_seconds=600, redis_url=redis_url_from_env())
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -262,7 +263,7 @@ class WeChatInput(InputChannel):
             except MalformedMessage as error:
                 logger.info("wechat: malformed message refused: %s", error)
                 return response.text("malformed message", status=400)
-            if not self.replays.first_time(self.message_key(message)):
+            if not await self.replays.first_time(self.message_key(message)):
                 logger.info("wechat: replayed message ignored")
                 return response.text("success")
             return await self.handle(message, on_new_message)

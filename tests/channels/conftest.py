@@ -77,6 +77,13 @@ async def serve() -> AsyncIterator[ServeFn]:
         await server.wait_closed()
 
 
+@pytest.fixture(autouse=True)
+def no_redis_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Channels read REDIS_URL/REDIS_HOST; tests that want Redis pass a URL explicitly."""
+    for name in ("REDIS_URL", "REDIS_HOST"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def standin() -> Any:
     running = StandIn().start()

@@ -14,7 +14,7 @@ import pytest_asyncio
 import redis
 import socketio
 
-from bot.channels.common import MAX_MESSAGE_CHARS
+from bot.channels.common import MAX_MESSAGE_CHARS, ReplayGuard
 from bot.channels.socketio_redis import RedisSocketIOInput
 from tests.channels.conftest import ServeFn, eventually
 
@@ -153,3 +153,14 @@ async def test_message_pushed_through_instance_b_reaches_customer_on_instance_a(
     stock = RedisSocketIOInput(redis_url=None)
     await serve(stock)
     assert stock.get_output_channel() is not None
+
+
+@pytest.mark.asyncio
+async def test_replay_guard_in_redis_is_shared_by_instances() -> None:
+    url, key = redis_url(), f"msg-{uuid.uuid4().hex}"
+    instance_a, instance_b = ReplayGuard("test", ttl_seconds=30, redis_url=url), ReplayGuard("test", redis_url=url)
+    assert await instance_a.first_time(key) is True
+    assert await instance_b.first_time(key) is False, "a retry that lands on another instance is a replay"
+    assert 0 < redis.Redis.from_url(url).ttl(f"kefu:replay:test:{key}") <= 30
+    unreachable = ReplayGuard("test", redis_url="redis://127.0.0.1:1/0")
+    assert await unreachable.first_time(key) is True and await unreachable.first_time(key) is False
