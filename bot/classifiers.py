@@ -74,10 +74,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         """Defaults; `C` was tuned on a validation split of Banking77's training set."""
         return {
             "model": "svm",  # "svm" (LinearSVC, squared hinge) or "logistic"
-            "C": 0.5,
+            "C": 0.3,
             "class_weight": None,  # or "balanced"
             "sublinear_tf": True,  # 1 + log(tf) for sparse counts
-            "dense_weight": 1.0,  # scale of each l2-normalised dense block against a sparse one
+            "dense_weight": 4.0,  # scale of each l2-normalised dense block against a sparse one
             "temperature": None,  # None = fit on a held-out slice of the training data
             "ranking_length": 10,
             "random_seed": 42,
