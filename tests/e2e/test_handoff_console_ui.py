@@ -87,6 +87,7 @@ def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str],
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             login(page, crm_url, "agent1", "zh")
             expect(page.locator("#live.on")).to_be_visible(timeout=15_000)
             created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
@@ -134,6 +135,7 @@ def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str],
 
             boss = browser.new_page(viewport={"width": 1400, "height": 1100}, locale="en-GB")
             boss.on("pageerror", lambda error: errors.append(str(error)))
+            boss.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             login(boss, crm_url, "supervisor", "en", "/dashboard")
             expect(boss.get_by_test_id("kpi-first_response")).not_to_contain_text("—", timeout=10_000)
             expect(boss.get_by_test_id("dash-agents")).to_contain_text("Lin")

@@ -1,6 +1,6 @@
 // UI strings of the console and dashboard (zh/en). The page's <html lang> picks the language.
 "use strict";
-// window.KEFU_STRINGS is embedded by the page from strings.json.
+window.KEFU_STRINGS = JSON.parse(document.getElementById("kefu-strings").textContent);  // from strings.json
 window.kefuLang = function () { return document.documentElement.lang === "en" ? "en" : "zh"; };
 window.t = function (key) { var s = window.KEFU_STRINGS[window.kefuLang()]; return (s && s[key]) || key; };
 window.kefuApplyStrings = function (root) {

@@ -60,8 +60,10 @@ def test_static_files_are_served_without_traversal(client: TestClient) -> None:
 def test_pages_load_nothing_from_other_hosts(client: TestClient) -> None:
     form_login(client, "supervisor", "supervisor-pass")
     for path in ("/console/login", "/console", "/dashboard"):
-        html = client.get(path).text
-        assert not re.search(r'(src|href)="(https?:)?//', html), path
+        page = client.get(path)
+        assert not re.search(r'(src|href)="(https?:)?//', page.text), path
+        assert "script-src 'self'" in page.headers["content-security-policy"], path
+        assert not re.search(r"<script>", page.text), f"inline script on {path} would be blocked by the CSP"
 
 
 def test_logout_revokes_the_session(client: TestClient) -> None:
