@@ -51,6 +51,7 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
         await rasa.send_bot_message(handoff.conversation_id, message.text,
                                     metadata={"kefu_agent_id": message.agent_id, "kefu_message_id": message.id})
     except RasaUnavailable as error:
+        service.start_write(session)
         gone = message.attempts + 1 >= MAX_ATTEMPTS
         service.mark_delivery(session, message=message, delivered=False, error=str(error), customer_gone=gone)
         if gone and handoff.ticket_no:
@@ -58,6 +59,7 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
         session.commit()
         log.warning("agent reply %s not delivered: %s", message.id, error)
         return False
+    service.start_write(session)
     service.mark_delivery(session, message=message, delivered=True)
     session.commit()
     return True

@@ -144,3 +144,50 @@ def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str],
         finally:
             browser.close()
     assert not errors, errors
+
+
+def test_supervisor_turns_on_auto_assignment_and_an_agent_transfers_up(crm: tuple[str, str], artifacts: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    crm_url, _rasa_url = crm
+    with httpx.Client(base_url=crm_url, timeout=10) as agent1:  # agent1 (earlier test) goes offline
+        token = agent1.post("/api/v1/auth/login", json={"username": "agent1", "password": "agent1-pass"}).json()
+        agent1.post("/api/v1/auth/logout", headers={"X-CSRF-Token": token["csrf_token"]})
+    conversation = f"ui-auto-{int(time.time())}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        errors: list[str] = []
+        try:
+            boss = browser.new_page(viewport={"width": 1400, "height": 900})
+            agent = browser.new_page(viewport={"width": 1400, "height": 900})
+            for page in (boss, agent):
+                page.on("pageerror", lambda error: errors.append(str(error)))
+            login(boss, crm_url, "supervisor", "en")
+            boss.get_by_test_id("agent-status").select_option("away")  # supervisors take no automatic work
+            login(agent, crm_url, "agent2", "en")
+            expect(agent.locator("#live.on")).to_be_visible(timeout=15_000)
+            with boss.expect_response(lambda r: r.url.endswith("/console/settings") and r.request.method == "PUT"
+                                      ) as settings:
+                boss.get_by_test_id("auto-assign").check()
+            assert settings.value.status == 200 and settings.value.json()["auto_assign"] is True
+            created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
+                "conversation_id": conversation, "channel": "rest", "customer_id": 3, "reason": "refund",
+                "reason_code": "complaint", "priority": "urgent", "language": "en",
+                "transcript": [{"role": "user", "text": "I want a refund", "at": time.time()}]}, timeout=10)
+            assert created.status_code == 201
+            item = agent.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
+            expect(item).to_contain_text("Assigned", timeout=10_000)
+            expect(item).to_contain_text("Zhou")  # agent2 got it without clicking
+            item.click()
+            expect(agent.get_by_test_id("c360-tier")).to_have_text("gold")
+            agent.get_by_test_id("transfer").select_option("supervisor")
+            expect(item).to_have_count(0, timeout=10_000)  # no longer agent2's to see
+            expect(agent.locator("#conversation")).to_be_hidden()
+            boss_item = boss.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
+            expect(boss_item).to_contain_text("Supervisor", timeout=10_000)
+            shot(boss, artifacts, "ui-4-transferred")
+            boss.get_by_test_id("auto-assign").uncheck()
+            time.sleep(0.5)
+        finally:
+            browser.close()
+    assert not errors, errors

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sse_starlette.sse import EventSourceResponse
 
 from crm_backend.agent.models import Agent
@@ -79,9 +79,15 @@ async def heartbeat(body: HeartbeatIn, session: SessionDep, agent: CurrentAgent)
     return Response(status_code=204)
 
 
+def settings_view(session: SessionDep) -> dict[str, Any]:
+    """Console settings plus `capacity`, the per-agent limit (kept on the agents, the same for all by default)."""
+    capacity = session.scalar(select(func.max(Agent.capacity)).where(Agent.is_active.is_(True)))
+    return {**service.get_settings(session), "capacity": int(capacity or 3)}
+
+
 @router.get("/settings")
 def get_console_settings(session: SessionDep, _agent: CurrentAgent) -> dict[str, Any]:
-    return service.get_settings(session)
+    return settings_view(session)
 
 
 @router.put("/settings")
@@ -93,10 +99,11 @@ async def put_console_settings(body: SettingsIn, session: SessionDep, supervisor
     if capacity is not None:
         for agent in session.scalars(select(Agent)):
             agent.capacity = capacity
-    values = service.update_settings(session, actor=supervisor, changes={**changes, **(
+    service.update_settings(session, actor=supervisor, changes={**changes, **(
         {"capacity": capacity} if capacity is not None else {})})
     assigned = service.auto_assign(session)
     session.commit()
+    values = settings_view(session)
     for handoff in assigned:
         await live.publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
     await live.publish("agents")

@@ -126,9 +126,21 @@
     }
   }
 
+  function closeConversation() {
+    state.current = null;
+    $("conversation").hidden = true;
+    $("placeholder").hidden = false;
+    $("customer360").innerHTML = "";
+  }
+
   async function refresh() {
     await loadQueue();
-    if (state.current) await openConversation(state.current);
+    if (!state.current) return;
+    try {
+      await openConversation(state.current);
+    } catch (error) {  // transferred away or gone: no longer ours to see
+      if (error.status === 403 || error.status === 404) closeConversation(); else throw error;
+    }
   }
 
   async function loadAgents() {
@@ -189,7 +201,10 @@
     if (auto) {
       kefuApi("GET", "/console/settings").then(function (s) { auto.checked = s.auto_assign; $("capacity").value = s.capacity; });
       $("settings-form").addEventListener("change", function () {
-        kefuApi("PUT", "/console/settings", { auto_assign: auto.checked, capacity: Number($("capacity").value) });
+        var capacity = Number($("capacity").value);
+        var body = { auto_assign: auto.checked };
+        if (capacity >= 1) body.capacity = capacity;
+        kefuApi("PUT", "/console/settings", body).catch(function (error) { $("flash").textContent = error.message; });
       });
     }
   }
@@ -198,8 +213,8 @@
     var source = new EventSource("/api/v1/console/events");
     source.addEventListener("handoff", function (event) {
       var data = JSON.parse(event.data);
-      loadQueue();
-      if (state.current && data.handoff_id === state.current) openConversation(state.current);
+      if (state.current && data.handoff_id === state.current) refresh().catch(function () {});
+      else loadQueue();
       if (data.type === "agents") loadAgents();
     });
     source.addEventListener("open", function () { $("live").classList.add("on"); });
