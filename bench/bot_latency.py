@@ -137,10 +137,12 @@ def main() -> int:
     base.pop("REDIS_URL", None)
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n")
-    results: dict[str, Any] = {"question": QUESTION, "machine_cpus": os.cpu_count(), "model": model.name}
+    results: dict[str, Any] = {"question": QUESTION, "machine_cpus": os.cpu_count(), "model": model.name,
+                               "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         log("stock bot: rasa init --no-prompt (trains the init model) …")
         stock_dir = work / "stock"
+        stock_dir.mkdir()
         started = time.monotonic()
         init = subprocess.run([str(BOT_BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(stock_dir)],
                               env=base, capture_output=True, text=True)
@@ -174,6 +176,8 @@ def main() -> int:
                 results[name].append(figures)
                 log(f"{name:<16} users={users:>2}  p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms"
                     f"  {figures['msg_per_s']:6.1f} msg/s  ({figures['messages']} messages)")
+        # The machine is shared: record how busy it was, the figures mean little without it.
+        results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         procs.stop()
     out = Path(args.out)
