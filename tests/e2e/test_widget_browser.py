@@ -61,8 +61,13 @@ def test_anonymous_visitor_chats_in_chinese_and_english_with_the_keyboard(
     assert page.locator(".kefu-log").get_attribute("role") == "log"
     assert page.get_by_label("消息内容").is_visible()
 
+    page.evaluate("""() => { window.__kefuTyping = false; const t = document.querySelector('.kefu-typing');
+        new MutationObserver(() => { if (!t.hidden) { window.__kefuTyping = true; } })
+          .observe(t, {attributes: true}); }""")
     zh = widget.send("你好")
     assert zh and CJK.search(" ".join(zh)), f"a Chinese greeting gets Chinese: {zh}"
+    assert page.evaluate("window.__kefuTyping"), "the typing indicator showed while the bot was answering"
+    assert page.locator(".kefu-typing").is_hidden(), "and is gone once the answer arrived"
     en = widget.send("Hello, what can you help me with?")
     assert en and not CJK.search(en[0]), f"an English question gets English: {en}"
     widget.screenshot(artifacts / "widget-anonymous-zh-en.png")
