@@ -124,3 +124,55 @@ def test_agent_takes_over_answers_and_hands_back_for_csat(live: Stack, artifacts
     roles = {(m["role"], m["text"]) for m in messages}
     assert ("agent", reply) in roles and ("user", customer_text) in roles and ("user", "转人工") in roles
     assert any(role == "bot" for role, _ in roles)
+
+
+def test_agent_reply_is_pushed_to_the_website_widget(live: Stack, artifacts: Path) -> None:
+    """The same handoff from the website widget (socket.io): replies and the CSAT question are pushed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.widget_page import Widget
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            customer = browser.new_page(locale="zh-CN")
+            customer.goto(f"{live.crm_url}/demo?visitor=anonymous")
+            widget = Widget(customer).open()
+            agent = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 900})
+            agent.goto(f"{live.crm_url}/console/login?lang=zh")
+            agent.get_by_test_id("username").fill("agent2")
+            agent.get_by_test_id("password").fill("agent2-pass")
+            agent.get_by_test_id("login-submit").click()
+            agent.wait_for_url(re.compile(r"/console$"))
+            expect(agent.locator("#live.on")).to_be_visible(timeout=15_000)
+
+            answer = widget.send("转人工")
+            assert any(re.search(r"人工|客服", text) for text in answer), answer
+            item = agent.locator(f'[data-testid="queue-item"][data-conversation="{widget.session_id}"]')
+            expect(item).to_be_visible(timeout=20_000)
+            expect(item).to_contain_text("socketio")
+            item.click()
+            agent.get_by_test_id("claim").click()
+            expect(agent.get_by_test_id("conv-status")).to_contain_text("已接入", timeout=10_000)
+
+            reply = "您好，我是人工客服小周。"
+            agent.get_by_test_id("reply").fill(reply)
+            agent.get_by_test_id("send").click()
+            widget.wait_for_text(reply, timeout_ms=20_000)  # pushed over socket.io, no customer action
+
+            box = customer.locator(".kefu-input")
+            box.fill("我想改一下收货地址")
+            box.press("Enter")
+            expect(agent.get_by_test_id("transcript")).to_contain_text("我想改一下收货地址", timeout=20_000)
+
+            agent.get_by_test_id("resolve").click()
+            expect(agent.get_by_test_id("conv-status")).to_contain_text("已解决", timeout=15_000)
+            customer.locator(".kefu-msg-bot .kefu-bubble", has_text=re.compile(r"满意|1.{0,2}5")).first.wait_for(
+                timeout=30_000)
+            widget.screenshot(artifacts / "handoff-5-widget-csat.png")
+            shot(agent, artifacts, "5-widget-console")
+            # agent2 logs out so that later tests of the shared stack see no agent online
+            agent.locator("form[action='/console/logout'] button").click()
+            agent.wait_for_url(re.compile(r"/console/login$"))
+        finally:
+            browser.close()
