@@ -1,7 +1,8 @@
 """Full-stack latency and throughput of the Kefu bot vs the stock `rasa init` bot, over the REST channel.
 
 Verified customers (signed customer token in the metadata) ask their points balance: Rasa → action
-server → CRM. The stock bot answers the same text with its own model. 1 user, then 20 concurrent users.
+server → CRM. The stock bot answers the same text with its own model. 1 user, then 20 concurrent users;
+each customer starts a new conversation every 10 messages (its first message verifies the token).
 
     .venvs/bot/bin/python bench/bot_latency.py [--model models/kefu-….tar.gz] [--messages 200]
 
@@ -95,24 +96,27 @@ async def one(session: aiohttp.ClientSession, url: str, sender: str, metadata: d
     return time.perf_counter() - started
 
 
-async def load(port: int, users: int, per_user: int, kefu: bool) -> dict[str, Any]:
+async def load(port: int, users: int, per_user: int, kefu: bool, per_conversation: int) -> dict[str, Any]:
+    """`users` concurrent customers, each sending `per_user` messages in conversations of `per_conversation`."""
     url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
     latencies: list[float] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-        senders = [(f"bench-{port}-{users}-{i}", {"customer_token": token(1 + i % 5)} if kefu else None)
-                   for i in range(users)]
-        for sender, metadata in senders:  # warm-up: session start + verification, not measured
-            await one(session, url, sender, metadata)
+        metadata = [{"customer_token": token(1 + i % 5)} if kefu else None for i in range(users)]
+        # Warm-up (not measured): one message per user loads models and connections on both sides.
+        for i in range(users):
+            await one(session, url, f"bench-{port}-{users}-{i}-warmup", metadata[i])
 
-        async def user(sender: str, metadata: dict[str, Any] | None) -> None:
-            for _ in range(per_user):
-                latencies.append(await one(session, url, sender, metadata))
+        async def user(i: int) -> None:
+            for n in range(per_user):
+                sender = f"bench-{port}-{users}-{i}-{n // per_conversation}"
+                latencies.append(await one(session, url, sender, metadata[i]))
 
         started = time.perf_counter()
-        await asyncio.gather(*(user(s, m) for s, m in senders))
+        await asyncio.gather(*(user(i) for i in range(users)))
         elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"users": users, "messages": len(latencies), "p50_ms": round(1000 * statistics.median(latencies), 1),
+    return {"users": users, "messages": len(latencies), "messages_per_conversation": per_conversation,
+            "p50_ms": round(1000 * statistics.median(latencies), 1),
             "p95_ms": round(1000 * latencies[int(0.95 * (len(latencies) - 1))], 1),
             "msg_per_s": round(len(latencies) / elapsed, 1)}
 
@@ -121,6 +125,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="Kefu model (default: newest models/kefu-*.tar.gz)")
     parser.add_argument("--messages", type=int, default=200, help="messages per load level")
+    parser.add_argument("--per-conversation", type=int, default=10,
+                        help="messages per conversation (a new sender id after that, like a new chat)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "bot_latency.json"))
     args = parser.parse_args()
     models = sorted((ROOT / "models").glob("kefu-*.tar.gz"), key=lambda p: p.stat().st_mtime)
@@ -172,7 +178,7 @@ def main() -> int:
         for name, port, is_kefu in (("kefu", KEFU_PORT, True), ("stock_rasa_init", STOCK_PORT, False)):
             results[name] = []
             for users in (1, 20):
-                figures = asyncio.run(load(port, users, max(1, args.messages // users), is_kefu))
+                figures = asyncio.run(load(port, users, max(1, args.messages // users), is_kefu, args.per_conversation))
                 results[name].append(figures)
                 log(f"{name:<16} users={users:>2}  p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms"
                     f"  {figures['msg_per_s']:6.1f} msg/s  ({figures['messages']} messages)")
