@@ -24,7 +24,6 @@ from tests.e2e.stack import ROOT, Stack, port_is_free
 
 RASA_B_PORT = 18050
 STANDIN_PORT = 18059
-HOST_PAGE_PORT = 18058  # a second "website" for the scale-out test
 
 TELEGRAM_TOKEN = "123456789:AAE2eTokenForKefuChannelTests_abcdefg"
 TELEGRAM_SECRET = "e2e-telegram-secret"

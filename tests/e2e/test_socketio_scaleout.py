@@ -8,49 +8,14 @@ the same Redis tracker/lock stores and the same socket.io Redis channel (tests/e
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.channels_rasa import HOST_PAGE_PORT, rasa_b
+from tests.e2e.channels_rasa import rasa_b
 from tests.e2e.stack import Stack
-from tests.e2e.widget_page import Widget, chromium
-
-HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>host on B</title></head>
-<body><h1>Another page of the shop, served by Rasa instance B</h1>
-<script src="{crm}/widget/kefu-widget.js" data-server="{rasa}"></script></body></html>"""
-
-
-@contextmanager
-def host_page(html: str) -> Iterator[str]:
-    """Another website (own origin on 127.0.0.1) embedding the widget; Chromium blocks loopback
-    connections from pages that Playwright fulfils itself (local network access checks)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", HOST_PAGE_PORT), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{HOST_PAGE_PORT}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+from tests.e2e.widget_page import HOST_PAGE_PORT, Widget, chromium, host_page
 
 
 def push_agent_reply(rasa_url: str, token: str, session: str, text: str, output_channel: str) -> None:
@@ -89,7 +54,7 @@ def test_agent_reply_through_instance_b_reaches_customer_on_instance_a(
         seed = f"localStorage.setItem('kefu.widget.v1.anon', {json.dumps(stored)});"
         context.add_init_script(f"if (location.port === '{HOST_PAGE_PORT}') {{ {seed} }}")
         page_b = context.new_page()
-        with host_page(HOST_PAGE.format(crm=stack.crm_url, rasa=b.url)) as url:
+        with host_page(stack.crm_url, b.url) as url:
             page_b.goto(url)
             on_b = Widget(page_b).open()
             assert page_b.locator("script[data-server]").get_attribute("data-server") == b.url

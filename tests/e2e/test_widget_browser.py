@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.e2e.stack import Stack
-from tests.e2e.widget_page import CJK, Widget, chromium
+from tests.e2e.widget_page import CJK, Widget, chromium, host_page
 
 WANG_WEI = 1
 
@@ -153,4 +153,18 @@ def test_widget_is_usable_on_a_phone(stack: Stack, browser: Browser, artifacts: 
     assert send_box is not None and send_box["height"] >= 44, "touch targets are at least 44 px"
     assert widget.send("你好")
     widget.screenshot(artifacts / "widget-mobile.png")
+    context.close()
+
+
+def test_widget_says_when_the_assistant_is_unreachable(stack: Stack, browser: Browser, artifacts: Path) -> None:
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    with host_page(stack.crm_url, "http://127.0.0.1:18054", lang="zh-CN") as url:  # nothing listens there
+        page.goto(url)
+        page.locator(".kefu-launcher").click()
+        page.locator(".kefu-status", has_text="连接中断").wait_for(timeout=30_000)
+        page.locator(".kefu-input").fill("有人吗")
+        page.locator(".kefu-input").press("Enter")
+        assert Widget(page).user_texts() == ["有人吗"], "the message is kept (queued) while offline"
+        Widget(page).screenshot(artifacts / "widget-offline.png")
     context.close()

@@ -3,15 +3,50 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
+HOST_PAGE_PORT = 18058  # "another website" embedding the widget (channels' port range)
+HOST_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>another host page</title></head>
+<body><h1>Another website embedding the Kefu widget</h1>
+<script src="{crm}/widget/kefu-widget.js" data-server="{rasa}"></script></body></html>"""
+
+
+@contextmanager
+def host_page(crm_url: str, rasa_url: str, lang: str = "en") -> Iterator[str]:
+    """Serve a page on its own 127.0.0.1 origin that embeds the widget talking to `rasa_url`.
+
+    (Chromium blocks loopback connections from pages Playwright fulfils itself: local network access checks.)
+    """
+    html = HOST_PAGE.format(crm=crm_url, rasa=rasa_url, lang=lang).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", HOST_PAGE_PORT), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{HOST_PAGE_PORT}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager

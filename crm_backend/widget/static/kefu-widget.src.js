@@ -284,11 +284,13 @@
       setTyping(false);
       addMessage({ role: "bot", text: data && data.code === "payload_too_large" ? t.tooLong : t.error }, false);
     });
-    socket.on("disconnect", function () {
+    function offline() {
       ready = false;
       els.status.textContent = t.offline;
       els.panel.classList.add("kefu-offline");
-    });
+    }
+    socket.on("disconnect", offline);
+    socket.on("connect_error", offline); // server down or unreachable: say so; typed messages stay queued
   }
 
   function loadCss() {
