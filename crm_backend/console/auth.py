@@ -21,7 +21,7 @@ from crm_backend.core.config import get_settings
 from crm_backend.core.errors import RateLimited, UnauthorizedError
 from crm_backend.core.security import verify_password
 from crm_backend.handoff.models import AgentSession
-from crm_backend.handoff.service import audit, now_utc
+from crm_backend.handoff.service import audit, now_utc, start_write
 
 SESSION_COOKIE = "kefu_session"
 LOGIN_CSRF_COOKIE = "kefu_login_csrf"
@@ -128,6 +128,7 @@ def login(session: Session, *, username: str, password: str, client: str) -> tup
     limiter = get_limiter()
     key = f"{client}:{username.strip().lower()}"
     limiter.check(key)
+    start_write(session)
     agent = session.scalars(select(Agent).where(Agent.username == username.strip())).first()
     if agent is None or not agent.is_active or not verify_password(password, agent.password_hash):
         limiter.fail(key)
@@ -161,6 +162,7 @@ def load(session: Session, *, cookie: str | None) -> tuple[AgentSession, Agent] 
 
 def logout(session: Session, *, row: AgentSession, agent: Agent) -> None:
     """Revoke the session; the agent's conversations stay assigned until the presence timeout."""
+    start_write(session)
     row.revoked = True
     agent.is_online = False
     audit(session, agent=agent, action="logout")

@@ -45,7 +45,10 @@ async def publish(kind: str, handoff_id: int | None = None, **extra: Any) -> Non
 
 async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff,
                   rasa: RasaClient | None = None) -> bool:
-    """Send an agent reply to the customer through Rasa; on failure it stays `pending` for a retry."""
+    """Send an agent reply to the customer through Rasa; on failure it stays `pending` for a retry.
+
+    Call it with no write transaction open: the write lock is taken only after Rasa answered.
+    """
     rasa = rasa or rasa_client()
     try:
         await rasa.send_bot_message(handoff.conversation_id, message.text,

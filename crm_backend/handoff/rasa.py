@@ -70,14 +70,3 @@ class RasaClient:
         return await self._request("POST", self._url(conversation_id, "trigger_intent"), {"output_channel": "latest"},
                                    json={"name": intent, "entities": entities or {}})
 
-
-def transcript_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """User and bot turns of a tracker's events as `{role, text, at, ts}` (ts = Rasa's float timestamp)."""
-    turns: list[dict[str, Any]] = []
-    for event in events:
-        kind = event.get("event")
-        text = event.get("text")
-        if kind in ("user", "bot") and text:
-            ts = float(event.get("timestamp") or 0.0)
-            turns.append({"role": kind, "text": str(text), "ts": ts})
-    return turns

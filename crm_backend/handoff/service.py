@@ -8,7 +8,6 @@ UPDATEs whose rowcount says who won, so they are exact on SQLite and PostgreSQL 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -497,7 +496,3 @@ def auto_assign(session: Session, *, now: datetime | None = None) -> list[Handof
         loads[chosen] = loads.get(chosen, 0) + 1
         assigned.append(handoff)
     return assigned
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)

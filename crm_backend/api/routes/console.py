@@ -16,7 +16,7 @@ from crm_backend.agent.models import Agent
 from crm_backend.api.deps import SessionDep
 from crm_backend.console import auth, pages
 from crm_backend.console.canned import canned_replies
-from crm_backend.console.deps import CurrentAgent, CurrentSupervisor
+from crm_backend.console.deps import ConsoleSession, CurrentAgent, CurrentSupervisor
 from crm_backend.core.bus import get_bus
 from crm_backend.core.db import get_sessionmaker
 from crm_backend.core.errors import UnauthorizedError
@@ -66,9 +66,12 @@ def list_agents(session: SessionDep, _agent: CurrentAgent) -> dict[str, list[Age
 
 
 @router.post("/heartbeat", status_code=204)
-async def heartbeat(body: HeartbeatIn, session: SessionDep, agent: CurrentAgent) -> Response:
+async def heartbeat(body: HeartbeatIn, session: SessionDep, agent: CurrentAgent, found: ConsoleSession
+                    ) -> Response:
     """The open console says it is alive (every 20 s); a closed browser stops it and the timeout applies."""
     was_online = agent.is_online
+    service.start_write(session)
+    found[0].last_seen_at = service.now_utc()
     service.heartbeat(session, agent=agent, status=body.status)
     assigned = service.auto_assign(session) if agent.is_online else []
     session.commit()
@@ -94,6 +97,7 @@ def get_console_settings(session: SessionDep, _agent: CurrentAgent) -> dict[str,
 async def put_console_settings(body: SettingsIn, session: SessionDep, supervisor: CurrentSupervisor
                                ) -> dict[str, Any]:
     """Supervisor settings; `capacity` sets every agent's concurrent-conversation limit."""
+    service.start_write(session)
     changes = body.model_dump(exclude_none=True)
     capacity = changes.pop("capacity", None)
     if capacity is not None:

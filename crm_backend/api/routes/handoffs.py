@@ -118,7 +118,8 @@ async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: Curre
 @router.post("/{handoff_id}/messages/{message_id}/retry", response_model=MessageOut)
 async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Try again to deliver a queued reply."""
-    service.start_write(session)
+    # No write transaction before the Rasa call: a held SQLite write lock across an await would stall
+    # every other writer of this process (their lock wait blocks the event loop); deliver() takes it after.
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
     message = session.get(HandoffMessage, message_id)
     if message is None or message.handoff_id != handoff_id or message.role != "agent":
