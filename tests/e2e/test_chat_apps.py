@@ -270,3 +270,23 @@ def test_agent_reply_reaches_a_wechat_user_through_the_customer_service_api(stac
                              if c.body.get("touser") == openid])
     assert sent[0].body == {"touser": openid, "msgtype": "text", "text": {"content": "客服小王：您的退款已处理"}}
     assert sent[0].query["access_token"].startswith("ACCESS-")
+
+
+def wechat_say(b: RasaB, openid: str, text: str) -> str:
+    since = len(b.standin.sent("wechat", "message/custom/send"))
+    answer = wechat_post(b, wechat_xml(openid, text))
+    assert answer.status_code == 200, answer.text
+    return wechat_reply_text(b, answer, openid, since)
+
+
+def test_wechat_user_verifies_and_is_linked_to_the_same_customer(stack: Stack, b: RasaB) -> None:
+    openid = f"oE2E{next(_ids)}"
+    expected = balance(stack)
+    assert expected not in numbers_in(wechat_say(b, openid, "我的积分有多少"))
+    assert wechat_say(b, openid, WANG_WEI_PHONE), "the bot asks for the one-time code"
+    text = wechat_say(b, openid, latest_code(stack, WANG_WEI_PHONE))
+    if expected not in numbers_in(text):
+        text = wechat_say(b, openid, "我的积分有多少")
+    assert expected in numbers_in(text) and CJK.search(text), f"verified WeChat user gets {expected}: {text!r}"
+    linked = stack.crm("GET", f"/identity/channels/wechat/{openid}")
+    assert linked.status_code == 200 and linked.json()["customer_id"] == WANG_WEI
