@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import apologise_crm_down, ask_to_verify, crm, fmt_int, language, say, verified_customer
-from actions.crm_client import CrmError, CrmUnavailable
+from actions.crm_client import CrmClient, CrmError, CrmUnavailable
 from actions.forms import failed_again, reset_failures
 
 # Words customers use for catalog items, besides the codes themselves.
@@ -104,6 +104,16 @@ def _confirm_text(lang: str, name: str, cost: Any, balance: Any) -> str:
                   after=fmt_int(int(balance) - int(cost)))
 
 
+async def reward_name(client: CrmClient, code: str, lang: str) -> str:
+    """The catalog name of reward `code` in `lang`, or the code when the catalog is unreachable."""
+    try:
+        rewards = (await client.rewards())["items"]
+    except CrmError:
+        return code
+    reward = next((r for r in rewards if r["code"] == code), None)
+    return (reward["name_en"] if lang == "en" else reward["name_zh"]) if reward else code
+
+
 class ActionRedeemReward(Action):
     """Redeem with the key minted at confirmation: a repeated "yes" replays, never spends twice."""
 
@@ -118,8 +128,9 @@ class ActionRedeemReward(Action):
         if customer_id is None or not code or not key:
             say(dispatcher, lang, "utter_redeem_nothing_pending")
             return []
+        client = crm(lang)
         try:
-            result = await crm(lang).redeem(customer_id, code, 1, key)
+            result = await client.redeem(customer_id, code, 1, key)
         except CrmUnavailable:
             # Same key next time: if the CRM did redeem before failing, the retry returns that result.
             say(dispatcher, lang, "utter_redeem_crm_down")
@@ -129,7 +140,7 @@ class ActionRedeemReward(Action):
                     "out_of_stock": "utter_reward_out_of_stock"}.get(error.code, "utter_crm_error")
             say(dispatcher, lang, name, reward=code, message=error.message or error.code)
             return [SlotSet("redeem_key", None)]
-        say(dispatcher, lang, "utter_redeem_done", reward=result["reward_code"],
+        say(dispatcher, lang, "utter_redeem_done", reward=await reward_name(client, result["reward_code"], lang),
             spent=fmt_int(result["points_spent"]), balance=fmt_int(result["balance_after"]),
             redemption_id=result["redemption_id"])
         return []
