@@ -141,7 +141,7 @@ def rasa_level(train: Split, test: Split, names: list[str], diet_epochs: int, pa
         name = template_name.format(epochs=diet_epochs)
         config = RASA_HEADER + RASA_PIPELINES[template_name].format(epochs=diet_epochs, **params)
         log(f"rasa train/test: {name} ...")
-        slug = "".join(ch if ch.isalnum() else "_" for ch in name)[:60]
+        slug = "".join(ch if ch.isalnum() else "_" for ch in name)
         load_before = os.getloadavg()[0]
         result = rasa_runner.train_and_test(slug, config, train_yml, test_yml, work)
         row = {
