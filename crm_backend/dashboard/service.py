@@ -14,7 +14,7 @@ from crm_backend.customer.models import Customer
 from crm_backend.dashboard import kpi
 from crm_backend.feedback.models import Feedback
 from crm_backend.handoff import service as handoff_service
-from crm_backend.handoff.models import Handoff, HandoffStatus
+from crm_backend.handoff.models import AuditLog, Handoff, HandoffStatus
 from crm_backend.interaction.models import Interaction
 from crm_backend.scoring.formulas import SEGMENT_NAMES
 from crm_backend.scoring.models import CustomerScore
@@ -158,3 +158,14 @@ def live_queue(session: Session, *, now: datetime | None = None) -> list[dict[st
              "assigned_agent_name": h.assigned_agent_name, "channel": h.channel,
              "waiting_minutes": round(h.waiting_seconds / 60, 1), "value_customer": h.value_customer}
             for h in present.handoffs(session, rows)]
+
+
+def audit_trail(session: Session, *, start: date, end: date, limit: int = 200) -> list[dict[str, Any]]:
+    """The latest console actions of the period (who did what to which conversation)."""
+    lo, hi = bounds(start, end)
+    names = {a.id: a.display_name for a in session.scalars(select(Agent))}
+    rows = session.scalars(select(AuditLog).where(AuditLog.created_at >= lo, AuditLog.created_at < hi)
+                           .order_by(AuditLog.id.desc()).limit(limit))
+    return [{"at": (handoff_service.aware(r.created_at) or lo).isoformat(timespec="seconds"),
+             "agent": names.get(r.agent_id, "system") if r.agent_id is not None else "system",
+             "action": r.action, "handoff_id": r.handoff_id, "details": r.details, "ip": r.ip} for r in rows]

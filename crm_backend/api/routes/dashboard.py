@@ -21,6 +21,7 @@ EMPTY_COLUMNS = {
     "queue": ["id", "customer_name", "priority", "status", "assigned_agent_name", "channel", "waiting_minutes",
               "value_customer"],
     "churn": ["customer_id", "customer_name", "tier", "churn_score", "reasons_text", "action"],
+    "audit": ["at", "agent", "action", "handoff_id", "details", "ip"],
 }
 
 
@@ -47,6 +48,8 @@ def table(session: SessionDep, name: str, start: date, end: date, lang: str) -> 
         return service.agents(session, start=start, end=end)
     if name == "queue":
         return service.live_queue(session)
+    if name == "audit":
+        return service.audit_trail(session, start=start, end=end)
     raise NotFoundError(f"No dashboard table {name}", f"没有看板表 {name}")
 
 
@@ -61,7 +64,7 @@ def kpis(session: SessionDep, _s: CurrentSupervisor, start: date | None = None, 
 @router.get("/{name}")
 def rows(name: str, session: SessionDep, _s: CurrentSupervisor, start: date | None = None, end: date | None = None,
          lang: str = "en") -> dict[str, list[dict[str, Any]]]:
-    """One dashboard table: timeseries, segments, churn, agents or queue."""
+    """One dashboard table: timeseries, segments, churn, agents, queue or audit."""
     lo, hi = period(start, end)
     return {"items": table(session, name, lo, hi, "zh" if lang == "zh" else "en")}
 

@@ -73,6 +73,8 @@
           (await kefuApi("GET", "/dashboard/queue?" + period())).items);
     table($("agents"), [["display_name", "agent"], ["online", "online"], ["load", "load"], ["resolved", "resolved"],
                         ["avg_csat", "csat"]], (await kefuApi("GET", "/dashboard/agents?" + period())).items);
+    table($("audit"), [["at", "time"], ["agent", "agent"], ["action", "action_done"], ["handoff_id", "id"]],
+          (await kefuApi("GET", "/dashboard/audit?" + period())).items.slice(0, 50));
   }
 
   document.querySelectorAll("a.csv").forEach(function (a) {

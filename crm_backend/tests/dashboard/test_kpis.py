@@ -120,13 +120,20 @@ def test_dashboard_api_is_for_supervisors_and_exports_csv(client: TestClient, da
     body = client.get("/api/v1/dashboard/kpis?start=2001-03-01&end=2001-03-31").json()
     assert body["complaint_rate"] == 50.0 and body["nps"] == 25.0
     assert client.get("/api/v1/dashboard/kpis?start=2001-03-31&end=2001-03-01").status_code == 422
-    for name in ("kpis", "timeseries", "segments", "churn", "agents", "queue"):
+    for name in ("kpis", "timeseries", "segments", "churn", "agents", "queue", "audit"):
         csv = client.get(f"/api/v1/dashboard/export/{name}.csv?start=2001-03-01&end=2001-03-31&lang=zh")
         assert csv.status_code == 200, name
         assert csv.headers["content-type"].startswith("text/csv")
         lines = csv.text.lstrip("\ufeff").splitlines()
-        assert len(lines) >= (1 if name == "queue" else 2), name
+        assert len(lines) >= (1 if name in ("queue", "audit") else 2), name
         assert "empty" not in lines[0]
     kpi_csv = client.get("/api/v1/dashboard/export/kpis.csv?start=2001-03-01&end=2001-03-31").text
     assert "complaint_rate" in kpi_csv.splitlines()[0] and ",50.0," in kpi_csv.splitlines()[1]
     assert client.get("/api/v1/dashboard/export/nope.csv").status_code == 404
+
+
+def test_audit_trail_lists_console_actions(client: TestClient) -> None:
+    login(client, "supervisor")
+    today = datetime.now(UTC).date().isoformat()
+    rows = client.get(f"/api/v1/dashboard/audit?start={today}&end={today}").json()["items"]
+    assert any(r["action"] == "login" and "Supervisor" in r["agent"] for r in rows)
