@@ -36,7 +36,8 @@ from bench.banking77.data import Split, data_dir, load_split, write_rasa_nlu  # 
 RESULTS = REPO / "bench" / "results" / "banking77.json"
 DIET_EPOCHS_DEFAULT = 100
 
-RASA_HEADER = 'recipe: default.v1\nassistant_id: banking77_study\nlanguage: en\npipeline:\n'
+RASA_HEADER = "recipe: default.v1\nassistant_id: banking77_study\nlanguage: {language}\npipeline:\n"
+
 RASA_PIPELINES = {
     "rasa: LogisticRegressionClassifier (word + char_wb 1-4 counts)": """
 - name: WhitespaceTokenizer
@@ -81,6 +82,21 @@ RASA_PIPELINES = {
   analyzer: char_wb
   min_ngram: 2
   max_ngram: 5
+- name: bot.sentence_embeddings.E5SentenceFeaturizer
+- name: bot.classifiers.LinearIntentClassifier
+  C: {combined_c}
+  dense_weight: {combined_weight}
+""",
+    "rasa: Kefu-shaped: JiebaTokenizer + word 1-2 (\\w+) + char_wb 1-4 + e5-small + LinearIntentClassifier": """
+- name: JiebaTokenizer
+- name: CountVectorsFeaturizer
+  token_pattern: (?u)\\b\\w+\\b
+  min_ngram: 1
+  max_ngram: 2
+- name: CountVectorsFeaturizer
+  analyzer: char_wb
+  min_ngram: 1
+  max_ngram: 4
 - name: bot.sentence_embeddings.E5SentenceFeaturizer
 - name: bot.classifiers.LinearIntentClassifier
   C: {combined_c}
@@ -139,7 +155,9 @@ def rasa_level(train: Split, test: Split, names: list[str], diet_epochs: int, pa
     rows = []
     for template_name in names:
         name = template_name.format(epochs=diet_epochs)
-        config = RASA_HEADER + RASA_PIPELINES[template_name].format(epochs=diet_epochs, **params)
+        # Rasa refuses JiebaTokenizer unless the assistant's language is Chinese.
+        header = RASA_HEADER.format(language="zh" if "Jieba" in template_name else "en")
+        config = header + RASA_PIPELINES[template_name].format(epochs=diet_epochs, **params)
         log(f"rasa train/test: {name} ...")
         slug = "".join(ch if ch.isalnum() else "_" for ch in name)
         load_before = os.getloadavg()[0]

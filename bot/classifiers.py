@@ -108,10 +108,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     # -- features -------------------------------------------------------------------------------
 
-    def _matrix(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
-        """Stack the messages' sentence features in `self.layout` order, tf-idf weighted."""
+    def _raw_blocks(self, messages: list[Message]) -> list[scipy.sparse.csr_matrix]:
+        """Per `self.layout` entry, the messages' sentence features stacked (zero rows where missing)."""
         all_blocks = [_sentence_blocks(message) for message in messages]
-        columns = []
+        stacked = []
         for origin, is_sparse, width in self.layout:
             rows = []
             for blocks in all_blocks:
@@ -120,33 +120,44 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                     rows.append(scipy.sparse.csr_matrix((1, width), dtype=np.float32))
                 else:
                     rows.append(scipy.sparse.csr_matrix(value, dtype=np.float32))
-            block = scipy.sparse.vstack(rows, format="csr")
+            stacked.append(scipy.sparse.vstack(rows, format="csr"))
+        return stacked
+
+    def _weighted(self, raw: list[scipy.sparse.csr_matrix], rows: int) -> scipy.sparse.csr_matrix:
+        """Sublinear tf-idf + l2 per sparse block, l2 * `dense_weight` per dense block, side by side."""
+        columns = []
+        for (origin, is_sparse, _), block in zip(self.layout, raw, strict=True):
             if is_sparse:
+                block = block.copy()
                 if self.config["sublinear_tf"]:
                     block.data = 1.0 + np.log(np.maximum(block.data, 1.0))
-                block = scipy.sparse.csr_matrix(block.multiply(self.idf[origin]))
-                block = _l2_rows(block)
+                columns.append(_l2_rows(scipy.sparse.csr_matrix(block.multiply(self.idf[origin]))))
             else:
-                block = _l2_rows(block) * float(self.config["dense_weight"])
-            columns.append(block)
+                columns.append(_l2_rows(block) * float(self.config["dense_weight"]))
         if not columns:
-            return scipy.sparse.csr_matrix((len(messages), 0), dtype=np.float32)
+            return scipy.sparse.csr_matrix((rows, 0), dtype=np.float32)
         return scipy.sparse.hstack(columns, format="csr")
 
-    def _fit_layout(self, messages: list[Message]) -> None:
+    def _matrix(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
+        """The classifier's input for `messages`."""
+        return self._weighted(self._raw_blocks(messages), len(messages))
+
+    def _fit_layout(self, messages: list[Message]) -> list[scipy.sparse.csr_matrix]:
+        """Fix the block order and widths, fit idf per sparse block; return the raw blocks."""
         widths: dict[tuple[str, bool], int] = {}
-        doc_freq: dict[str, np.ndarray] = {}
         for message in messages:
-            for (origin, is_sparse), value in _sentence_blocks(message).items():
-                widths[(origin, is_sparse)] = value.shape[-1]
-                if is_sparse:
-                    present = np.zeros(value.shape[-1])
-                    present[scipy.sparse.coo_matrix(value).col] = 1.0
-                    doc_freq[origin] = doc_freq.get(origin, 0) + present
+            for key, value in _sentence_blocks(message).items():
+                widths[key] = value.shape[-1]
         self.layout = [(origin, is_sparse, width) for (origin, is_sparse), width in sorted(widths.items())]
+        raw = self._raw_blocks(messages)
         total = len(messages)
-        # Same smoothed idf as sklearn's TfidfTransformer.
-        self.idf = {origin: np.log((1.0 + total) / (1.0 + df)) + 1.0 for origin, df in doc_freq.items()}
+        self.idf = {}
+        for (origin, is_sparse, _), block in zip(self.layout, raw, strict=True):
+            if is_sparse:
+                doc_freq = np.bincount(block.indices, minlength=block.shape[1])
+                # Same smoothed idf as sklearn's TfidfTransformer.
+                self.idf[origin] = np.log((1.0 + total) / (1.0 + doc_freq)) + 1.0
+        return raw
 
     # -- training -------------------------------------------------------------------------------
 
@@ -192,8 +203,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         if len(np.unique(labels)) < 2:
             logger.warning("LinearIntentClassifier needs at least two intents; not trained.")
             return self._resource
-        self._fit_layout(examples)
-        x = self._matrix(examples)
+        x = self._weighted(self._fit_layout(examples), len(examples))
         estimator = self._estimator().fit(x, labels)
         self.classes = [str(c) for c in estimator.classes_]
         coef = np.atleast_2d(estimator.coef_).astype(np.float32)
