@@ -47,15 +47,21 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
                   rasa: RasaClient | None = None) -> bool:
     """Send an agent reply to the customer through Rasa; on failure it stays `pending` for a retry.
 
-    Call it with no write transaction open: the write lock is taken only after Rasa answered.
+    Call it with no write transaction open: the lock is held only to claim the attempt and to record it,
+    never during the Rasa call. Returns True when the reply is (now or already) delivered.
     """
     rasa = rasa or rasa_client()
+    service.start_write(session)
+    mine = service.claim_attempt(session, message=message)
+    session.commit()
+    if not mine:
+        return message.delivery == "delivered"
     try:
         await rasa.send_bot_message(handoff.conversation_id, message.text,
                                     metadata={"kefu_agent_id": message.agent_id, "kefu_message_id": message.id})
     except RasaUnavailable as error:
         service.start_write(session)
-        gone = message.attempts + 1 >= MAX_ATTEMPTS
+        gone = message.attempts >= MAX_ATTEMPTS
         service.mark_delivery(session, message=message, delivered=False, error=str(error), customer_gone=gone)
         if gone and handoff.ticket_no:
             tickets.record_reply(session, ticket_no=handoff.ticket_no, agent_id=message.agent_id, text=message.text)

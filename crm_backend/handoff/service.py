@@ -347,10 +347,24 @@ def add_reply(session: Session, *, handoff_id: int, agent: Agent, text: str) -> 
     return message
 
 
+def claim_attempt(session: Session, *, message: HandoffMessage) -> bool:
+    """Take the next delivery attempt of a pending reply; False when another request/process took it.
+
+    Without this, two CRM processes' pollers (or a poller and the Retry button) could both send the same
+    reply when Rasa comes back, and the customer would read it twice.
+    """
+    seen = message.attempts
+    result = session.execute(
+        update(HandoffMessage).where(HandoffMessage.id == message.id, HandoffMessage.delivery == "pending",
+                                     HandoffMessage.attempts == seen)
+        .values(attempts=seen + 1).execution_options(synchronize_session=False))
+    session.refresh(message)
+    return _rowcount(result) == 1
+
+
 def mark_delivery(session: Session, *, message: HandoffMessage, delivered: bool, error: str | None = None,
                   customer_gone: bool = False) -> None:
-    """Record one delivery attempt of an agent reply."""
-    message.attempts += 1
+    """Record the outcome of the delivery attempt taken with `claim_attempt`."""
     if delivered:
         message.delivery, message.last_error = "delivered", None
     else:

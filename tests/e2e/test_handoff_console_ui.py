@@ -77,6 +77,7 @@ def login(page: object, crm_url: str, username: str, lang: str, next_path: str =
 
 
 def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str], artifacts: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     crm_url, rasa_url = crm
@@ -117,8 +118,15 @@ def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str],
             page.get_by_test_id("send").click()
             expect(page.get_by_test_id("delivery-mark")).to_contain_text("未送达", timeout=10_000)
             shot(page, artifacts, "ui-1-not-delivered")
+            with page.expect_response(lambda r: r.url.endswith("/retry")) as retried:  # still down: stays queued
+                page.get_by_test_id("retry").click()
+            assert retried.value.status == 200 and retried.value.json()["delivery"] == "pending"
+            expect(page.get_by_test_id("delivery-mark")).to_contain_text("未送达")
             httpx.post(f"{rasa_url}/_test/down", json={"down": False}, timeout=5)
-            page.get_by_test_id("retry").click()
+            try:  # Rasa is back: the Retry button or the poller's next round delivers it, whichever is first
+                page.get_by_test_id("retry").click(timeout=2_000)
+            except PlaywrightTimeout:
+                pass
             expect(page.get_by_test_id("delivery-mark")).to_have_count(0, timeout=10_000)
 
             page.get_by_test_id("as-note").check()

@@ -14,9 +14,9 @@
   }
 
   function chart(points) {
-    var w = 720, h = 180, pad = 28, ns = "http://www.w3.org/2000/svg";
+    var w = Math.max(400, $("chart").clientWidth || 720), h = 180, pad = 28, ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 " + w + " " + h); svg.setAttribute("width", "100%"); svg.setAttribute("height", String(h));
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h); svg.setAttribute("width", String(w)); svg.setAttribute("height", String(h));
     var maxE = Math.max(1, Math.max.apply(null, points.map(function (p) { return p.escalations; }).concat([0])));
     var step = (w - 2 * pad) / Math.max(1, points.length);
     var line = [];
@@ -32,7 +32,7 @@
     });
     var poly = document.createElementNS(ns, "polyline");
     poly.setAttribute("class", "line"); poly.setAttribute("points", line.join(" ")); svg.appendChild(poly);
-    [[pad, h - 6, points.length ? points[0].day : ""], [w - pad - 60, h - 6, points.length ? points[points.length - 1].day : ""],
+    [[pad, h - 6, points.length ? points[0].day : ""], [w - pad - 70, h - 6, points.length ? points[points.length - 1].day : ""],
      [2, pad, "CSAT 5 / " + maxE]].forEach(function (l) {
       var txt = document.createElementNS(ns, "text");
       txt.setAttribute("x", l[0]); txt.setAttribute("y", l[1]); txt.textContent = l[2]; svg.appendChild(txt);

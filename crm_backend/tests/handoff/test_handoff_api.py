@@ -288,3 +288,20 @@ def test_a_reply_that_never_reaches_the_customer_is_recorded_on_the_ticket(
     assert retried["delivery"] == "recorded"
     history = client.get(f"/api/v1/tickets/{ticket_no}", headers=service_headers).json()["history"]
     assert any("we will refund you" in (change.get("note") or "") for change in history)
+
+
+def test_a_delivery_attempt_is_taken_once(client: TestClient, service_headers: dict[str, str], rasa: FakeRasa,
+                                          session: Session) -> None:
+    hid = create(client, service_headers, "c-once")["handoff_id"]
+    login(client, "agent1")
+    client.post(f"/api/v1/handoffs/{hid}/claim")
+    rasa.down = True
+    message_id = client.post(f"/api/v1/handoffs/{hid}/messages", json={"text": "only once"}).json()["id"]
+    message = session.get(HandoffMessage, message_id)
+    assert message is not None and message.attempts == 1 and message.delivery == "pending"
+    with Session(bind=session.connection(), join_transaction_mode="create_savepoint") as process_b:
+        stale = process_b.get(HandoffMessage, message_id)  # B read the row before A's claim
+        assert stale is not None and stale.attempts == 1
+        assert service.claim_attempt(session, message=message) is True  # A's poller takes attempt 2
+        assert service.claim_attempt(process_b, message=stale) is False  # B must not send it again
+        assert stale.attempts == 2
