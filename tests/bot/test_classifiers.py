@@ -63,9 +63,8 @@ def _featurizers(storage: LocalModelStorage, with_e5: bool) -> list:
         ),
     ]
     if with_e5:
-        components.append(
-            E5SentenceFeaturizer.create(E5SentenceFeaturizer.get_default_config(), storage, Resource("e5"), _context("e5"))
-        )
+        config = E5SentenceFeaturizer.get_default_config()
+        components.append(E5SentenceFeaturizer.create(config, storage, Resource("e5"), _context("e5")))
     return components
 
 
