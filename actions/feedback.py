@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -148,3 +148,36 @@ class ActionSubmitSuggestion(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         return await _record(dispatcher, tracker, {"kind": "suggestion", "text": tracker.get_slot("suggestion_text")},
                              "suggestion_text")
+
+
+class ActionEndConversation(Action):
+    """Goodbye: record the conversation in the CRM, say goodbye, and ask CSAT once if the bot served them."""
+
+    def name(self) -> str:
+        return "action_end_conversation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        actions = {e.get("name") for e in tracker.events if e.get("event") == "action"}
+        intents = [e["parse_data"]["intent"]["name"] for e in tracker.events
+                   if e.get("event") == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name")]
+        escalated = "action_handoff_to_human" in actions
+        served = bool(actions & SERVING_ACTIONS) or "faq" in intents
+        payload = {"conversation_id": tracker.sender_id, "channel": channel_of(tracker),
+                   "customer_id": verified_customer(tracker), "intents": intents[-50:], "escalated": escalated,
+                   "resolved_by_bot": served and not escalated}
+        try:
+            await crm(lang).record_interaction(payload)
+        except CrmError:
+            pass  # analytics only: the customer's goodbye must not fail on it
+        say(dispatcher, lang, "utter_goodbye")
+        if served and "action_submit_csat" not in actions and "csat_form" not in actions:
+            return [FollowupAction("csat_form")]
+        return []
+
+
+# Actions that answer a request: after one of them a goodbye is a good moment to ask for CSAT.
+SERVING_ACTIONS = {"action_show_points_balance", "action_show_points_history", "action_show_points_expiring",
+                   "action_show_rewards", "action_show_order_status", "action_show_tier", "action_show_tickets",
+                   "action_redeem_reward", "action_create_ticket"}

@@ -11,7 +11,8 @@ from action_helpers import SERVICE_TOKEN, customer_slots, make_tracker, texts
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import ActionCreateTicket, ActionPrepareComplaint, ValidateComplaintForm
-from actions.feedback import ActionSubmitCsat, ActionSubmitNps, ActionSubmitSuggestion
+from actions.crm_client import CrmClient
+from actions.feedback import ActionEndConversation, ActionSubmitCsat, ActionSubmitNps, ActionSubmitSuggestion
 from actions.forms import MAX_FAILURES, ValidateVerifyForm
 from actions.handoff import ActionHandoffToHuman
 from actions.points import ActionAskRedeemConfirmation, ActionRedeemReward, ValidateRedeemForm
@@ -196,3 +197,23 @@ async def test_handoff_posts_transcript_and_pauses(crm_url: str, domain: dict[st
     assert any(e["event"] == "pause" for e in events)
     reply = texts(dispatcher)
     assert ("人工" in reply) if language == "zh" else ("agent" in reply)
+
+
+async def test_goodbye_records_the_interaction_and_asks_csat_once(crm_url: str, domain: dict[str, Any]) -> None:
+    served = [{"event": "user", "text": "我的积分", "parse_data": {"intent": {"name": "check_points_balance"}}},
+              {"event": "action", "name": "action_show_points_balance"}]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text="再见", intent="goodbye", slots=customer_slots(2), events=served,
+                           sender="goodbye-test")
+    events = await ActionEndConversation().run(dispatcher, tracker, domain)
+    assert "再见" in texts(dispatcher)
+    assert any(e["event"] == "followup" and e["name"] == "csat_form" for e in events)
+    rated = [*served, {"event": "action", "name": "action_submit_csat"}]
+    again = await ActionEndConversation().run(CollectingDispatcher(), make_tracker(
+        text="bye", intent="goodbye", slots=customer_slots(2), events=rated, sender="goodbye-test"), domain)
+    assert again == []
+    # The same conversation upserts one interaction row: the CRM answers with its id.
+    saved = await CrmClient().record_interaction({"conversation_id": "goodbye-test", "channel": "rest",
+                                                  "customer_id": 2, "intents": ["goodbye"], "escalated": False,
+                                                  "resolved_by_bot": True})
+    assert saved["interaction_id"] and saved["created"] is False

@@ -87,3 +87,13 @@ def test_human_request_hands_off_with_expected_wait(stack: Stack) -> None:
     assert "agent" in reply.lower() and not CJK.search(reply), reply
     reply = text_of(stack.chat("e2e-conv-human-zh", "转人工"))
     assert "人工" in reply, reply
+
+
+def test_goodbye_after_help_asks_csat_and_a_low_score_opens_a_follow_up(stack: Stack) -> None:
+    token = {"customer_token": stack.customer_token(3)}
+    sender = "e2e-conv-csat"
+    assert "KF2025" in text_of(stack.chat(sender, "where is my latest order?", token))
+    reply = text_of(stack.chat(sender, "ok bye", token))
+    assert "Goodbye" in reply and "1–5" in reply, reply
+    reply = text_of(stack.chat(sender, "2", token))
+    assert "Thank you" in reply and re.search(r"T\d{6}", reply), f"a CSAT of 2 should open a follow-up: {reply!r}"
