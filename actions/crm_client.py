@@ -95,6 +95,7 @@ class Handoff(TypedDict, total=False):
     status: str
     expected_wait_minutes: int
     agents_online: int
+    offer_callback: bool
 
 
 # One HTTP session per event loop: rasa-sdk runs one loop, tests may run several.

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import channel_of, crm, language, say, transcript, verified_customer
 from actions.complaints import decide
-from actions.crm_client import CrmError
+from actions.crm_client import CrmError, Handoff
 
 
 class ActionHandoffToHuman(Action):
@@ -37,8 +37,29 @@ class ActionHandoffToHuman(Action):
         except CrmError:
             say(dispatcher, lang, "utter_handoff_unavailable")
             return clear
-        if not handoff.get("agents_online"):
-            say(dispatcher, lang, "utter_handoff_queued_offline")
+        if handoff.get("offer_callback") or not handoff.get("agents_online"):
+            ticket_no = await callback_ticket(tracker, lang, handoff)
+            if ticket_no:
+                say(dispatcher, lang, "utter_handoff_callback_ticket", ticket_no=ticket_no,
+                    minutes=handoff.get("expected_wait_minutes") or "-")
+            else:
+                say(dispatcher, lang, "utter_handoff_queued_offline")
         else:
             say(dispatcher, lang, "utter_handoff_started", minutes=handoff.get("expected_wait_minutes") or 1)
         return clear + [ConversationPaused()]
+
+
+async def callback_ticket(tracker: Tracker, lang: str, handoff: Handoff) -> str | None:
+    """Open a callback ticket when nobody can take the chat soon; the handoff stays queued as well.
+
+    The key is the handoff id, so a repeated escalation of the same conversation opens one ticket.
+    """
+    said = [line["text"] for line in transcript(tracker) if line["role"] == "user"]
+    payload = {"customer_id": verified_customer(tracker), "kind": "callback", "severity": "normal",
+               "channel": channel_of(tracker), "conversation_id": tracker.sender_id,
+               "description": "\n".join(said[-10:]) or "callback requested"}
+    try:
+        ticket = await crm(lang).create_ticket(payload, f"handoff-callback-{handoff.get('handoff_id')}")
+    except CrmError:
+        return None  # the queued handoff still holds the transcript: nothing is lost
+    return ticket["ticket_no"]

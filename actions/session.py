@@ -63,20 +63,35 @@ class ActionSessionStart(Action):
         events += await identify_from_token(metadata.get("customer_token"), tracker, lang)
         channel = channel_of(tracker)
         if not tracker.get_slot("verified") and channel in CHAT_APP_CHANNELS:
-            events += await self._linked_identity(channel, tracker.sender_id, lang)
+            events += await linked_identity(channel, tracker.sender_id, lang)
         events.append(ActionExecuted("action_listen"))
         return events
 
-    @staticmethod
-    async def _linked_identity(channel: str, sender_id: str, lang: str) -> list[EventType]:
-        client = crm(lang)
-        try:
-            customer_id = await client.linked_customer(channel, sender_id)
-            if customer_id is None:
-                return []
-            return identity_slots(customer_id, dict(await client.customer(customer_id)))
-        except CrmError:
+
+async def linked_identity(channel: str, sender_id: str, lang: str) -> list[EventType]:
+    """Identity slots for a chat-app sender the CRM linked to a customer after an earlier verification."""
+    client = crm(lang)
+    try:
+        customer_id = await client.linked_customer(channel, sender_id)
+        if customer_id is None:
             return []
+        return identity_slots(customer_id, dict(await client.customer(customer_id)))
+    except CrmError:
+        return []
+
+
+def first_message_of_session(tracker: Tracker) -> bool:
+    """True on the session's first user message.
+
+    A brand-new sender's session starts before Rasa records the input channel, so the chat-app
+    link can only be checked here; the channel comes from Rasa's own record, never from metadata.
+    """
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        users += event.get("event") == "user"
+    return users <= 1
 
 
 class ActionValidateSlotMappings(Action):
@@ -95,6 +110,10 @@ class ActionValidateSlotMappings(Action):
         token = latest_metadata(tracker).get("customer_token")
         if token:
             events += await identify_from_token(token, tracker, lang)
+        channel = channel_of(tracker)
+        if (not token and not tracker.get_slot("verified") and channel in CHAT_APP_CHANNELS
+                and first_message_of_session(tracker)):
+            events += await linked_identity(channel, tracker.sender_id, lang)
         if tracker.get_slot("pending_ticket"):
             events += await submit_pending_ticket(dispatcher, tracker, lang)
         return events

@@ -601,6 +601,9 @@ def test() -> int:
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "help"
     signal.signal(signal.SIGTERM, handle_sigterm)
+    # A shell starting us in the background (CI runners, `nohup … &`) sets SIGINT to "ignore", which
+    # Python then keeps: Ctrl-C from a supervising test would do nothing. Always make it stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if command == "run":
             return run()

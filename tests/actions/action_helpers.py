@@ -14,7 +14,8 @@ TOKEN_SECRET = "actions-test-customer-token-secret-0123456789"
 def make_tracker(*, text: str = "", intent: str = "", slots: dict[str, Any] | None = None,
                  entities: list[dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None,
                  language: str | None = None, sender: str = "actions-test", events: list[dict[str, Any]] | None = None,
-                 active_loop: str | None = None, requested_slot: str | None = None) -> Tracker:
+                 active_loop: str | None = None, requested_slot: str | None = None,
+                 channel: str = "rest") -> Tracker:
     """A rasa-sdk tracker as the action server receives it after one user message."""
     all_slots = {"language": language or "zh", "verified": False, "form_failures": 0.0, **(slots or {})}
     if requested_slot:
@@ -22,7 +23,7 @@ def make_tracker(*, text: str = "", intent: str = "", slots: dict[str, Any] | No
     latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or [],
               "language": language, "intent_ranking": [{"name": intent, "confidence": 1.0}]}
     user_event = {"event": "user", "text": text, "timestamp": time.time(), "metadata": metadata or {},
-                  "parse_data": latest, "input_channel": "rest"}
+                  "parse_data": latest, "input_channel": channel}
     return Tracker(sender, all_slots, latest, [*(events or []), user_event], False, None,
                    {"name": active_loop} if active_loop else {}, "action_listen")
 

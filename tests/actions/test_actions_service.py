@@ -197,6 +197,15 @@ async def test_handoff_posts_transcript_and_pauses(crm_url: str, domain: dict[st
     assert any(e["event"] == "pause" for e in events)
     reply = texts(dispatcher)
     assert ("人工" in reply) if language == "zh" else ("agent" in reply)
+    # Nobody is logged in to the console of the test CRM: the customer is offered a callback ticket
+    # that carries what they said, and a second escalation of the same chat opens no second ticket.
+    ticket_no = re.search(r"T\d{6}", reply)
+    assert ticket_no, f"no callback ticket offered: {reply!r}"
+    ticket = await crm(crm_url, "GET", f"/tickets/{ticket_no.group()}")
+    assert ticket["kind"] == "callback" and "I need help" in ticket["description"]
+    again = CollectingDispatcher()
+    await ActionHandoffToHuman().run(again, tracker, domain)
+    assert ticket_no.group() in texts(again)
 
 
 async def test_goodbye_records_the_interaction_and_asks_csat_once(crm_url: str, domain: dict[str, Any]) -> None:
@@ -217,3 +226,24 @@ async def test_goodbye_records_the_interaction_and_asks_csat_once(crm_url: str, 
                                                   "customer_id": 2, "intents": ["goodbye"], "escalated": False,
                                                   "resolved_by_bot": True})
     assert saved["interaction_id"] and saved["created"] is False
+
+
+async def test_chat_app_sender_linked_earlier_is_recognised_on_the_first_message(
+        crm_url: str, domain: dict[str, Any]) -> None:
+    """Verified once on Telegram; a new session of that sender is verified without asking again."""
+    form = ValidateVerifyForm()
+    sender = "tg-linked-5"
+    tracker = make_tracker(sender=sender, channel="telegram")
+    await form.validate_phone("13800000005", CollectingDispatcher(), tracker, domain)
+    outbox = await crm(crm_url, "GET", "/dev/outbox?limit=50")
+    code = next(i["code"] for i in outbox["items"] if i["recipient"] == "13800000005")
+    tracker = make_tracker(sender=sender, channel="telegram", slots={"phone": "13800000005"})
+    assert (await form.validate_otp_code(code, CollectingDispatcher(), tracker, domain))["verified"] is True
+
+    fresh = make_tracker(text="我的积分", sender=sender, channel="telegram",
+                         events=[{"event": "session_started"}])
+    slots = slots_of(await ActionValidateSlotMappings().run(CollectingDispatcher(), fresh, domain))
+    assert slots.get("verified") is True and slots.get("customer_id") == 5
+    # The same sender on the REST channel proves nothing: REST callers choose their own sender ids.
+    rest = make_tracker(text="我的积分", sender=sender, events=[{"event": "session_started"}])
+    assert "verified" not in slots_of(await ActionValidateSlotMappings().run(CollectingDispatcher(), rest, domain))
