@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.campaign import service as campaign_service
 from crm_backend.core.pagination import Page, PageDep
+from crm_backend.handoff import live
 from crm_backend.ticket import service
 from crm_backend.ticket.schemas import StatusChange, TicketCreate, TicketCreated, TicketOut, TicketSummary
 
@@ -30,9 +32,18 @@ def get_ticket(ticket_no: str, session: SessionDep) -> TicketOut:
 
 
 @router.patch("/tickets/{ticket_no}/status", response_model=TicketOut)
-def change_status(ticket_no: str, body: StatusChange, session: SessionDep) -> TicketOut:
-    """Move the ticket along the workflow; 409 `invalid_transition` for a step that is not allowed."""
-    return TicketOut.model_validate(service.change_status(session, ticket_no=ticket_no, change=body))
+async def change_status(ticket_no: str, body: StatusChange, session: SessionDep) -> TicketOut:
+    """Move the ticket along the workflow; 409 `invalid_transition` for a step that is not allowed.
+
+    Once resolved (and committed), the bot tells the customer and asks the CSAT question in the ticket's
+    conversation; Rasa being down is logged and audited but never undoes the status change.
+    """
+    ticket = service.change_status(session, ticket_no=ticket_no, change=body)
+    out = TicketOut.model_validate(ticket)
+    if body.status == "resolved" and ticket.conversation_id:
+        await campaign_service.ticket_resolved(session, rasa=live.rasa_client(), ticket_no=ticket.ticket_no,
+                                               conversation_id=ticket.conversation_id)
+    return out
 
 
 @router.get("/customers/{customer_id}/tickets", response_model=Page[TicketSummary])
