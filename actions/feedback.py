@@ -113,6 +113,21 @@ async def _record(dispatcher: CollectingDispatcher, tracker: Tracker, payload: d
     return [SlotSet(slot, None)]
 
 
+class ActionAnnounceResolvedTicket(Action):
+    """Tell the customer the CRM resolved their ticket, and keep its number so the CSAT answer is linked to it."""
+
+    def name(self) -> str:
+        return "action_announce_resolved_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        ticket_no = str(next(tracker.get_latest_entity_values("ticket_no"), None) or "").strip().upper()
+        if not ticket_no:  # a trigger without a number still gets the CSAT question, just no announcement
+            return []
+        say(dispatcher, tracker, "utter_ticket_resolved", ticket_no=ticket_no)
+        return [SlotSet("last_ticket_no", ticket_no)]
+
+
 class ActionSubmitCsat(Action):
     """Record CSAT (1–5) for the last ticket/handoff; a low score makes the CRM open a follow-up."""
 
