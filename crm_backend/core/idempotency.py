@@ -1,12 +1,8 @@
 """Idempotency keys for retried writes.
 
-Usage inside a write service (same transaction as the write):
-
-    cached = idempotency.lookup(session, scope=..., key=key, payload=body)
-    if cached: return cached            # (status_code, response_json)
-    ... do the write ...
-    idempotency.store(session, scope=..., key=key, payload=body, status_code=201, response=result)
-    session.commit()
+Usage: `idempotency.run_once(session, scope=..., key=key, payload=body, write=do_the_write)` runs the write
+in one write transaction and stores its answer; services with their own locking (points) call `lookup`
+and `store` themselves inside their transaction.
 
 Same key + same body → the stored response; same key + other body → IdempotencyConflict (409).
 """
@@ -15,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from crm_backend.core.db import Base, UTCDateTime, utcnow
+from crm_backend.core.db import Base, UTCDateTime, begin_write, utcnow
 from crm_backend.core.errors import IdempotencyConflict, ValidationFailed
 
 MAX_KEY_LENGTH = 128
@@ -75,3 +73,31 @@ def store(session: Session, *, scope: str, key: str | None, payload: Any, status
         return
     session.add(IdempotencyKey(scope=scope, key=key, request_hash=request_hash(payload), status_code=status_code,
                                response_json=response))
+
+
+def run_once(session: Session, *, scope: str, key: str | None, payload: Any, write: Callable[[], Any],
+             status_code: int = 201) -> tuple[int, Any]:
+    """Run `write` (which returns the JSON answer) once per key in one write transaction and commit.
+
+    A repeated key replays the stored answer without writing. When a concurrent request with the same
+    key commits first, ours fails on the unique key and answers like that one did.
+    """
+    try:
+        begin_write(session)
+        replay = lookup(session, scope=scope, key=key, payload=payload)
+        if replay is not None:
+            session.rollback()
+            return replay
+        body = write()
+        store(session, scope=scope, key=key, payload=payload, status_code=status_code, response=body)
+        session.commit()
+        return status_code, body
+    except IntegrityError:
+        session.rollback()
+        replay = lookup(session, scope=scope, key=key, payload=payload)
+        if replay is None:
+            raise
+        return replay
+    except BaseException:
+        session.rollback()
+        raise

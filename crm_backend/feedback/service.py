@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
 from crm_backend.core import idempotency
-from crm_backend.core.db import begin_write, utcnow
-from crm_backend.core.errors import DomainError, NotFoundError
+from crm_backend.core.db import utcnow
+from crm_backend.core.errors import NotFoundError
 from crm_backend.customer import service as customer_service
 from crm_backend.feedback.models import Feedback
 from crm_backend.feedback.schemas import FeedbackCreate, FeedbackCreated, is_low_score
@@ -33,16 +32,9 @@ def submit_feedback(session: Session, *, data: FeedbackCreate, idempotency_key: 
     from crm_backend.scoring.service import rescore_customer
     from crm_backend.text.analyzer import analyze
 
-    key = idempotency.check_key(idempotency_key)
-    payload = data.model_dump(mode="json")
-    scope = "feedback"
     now = utcnow()
-    try:
-        begin_write(session)
-        replay = idempotency.lookup(session, scope=scope, key=key, payload=payload)
-        if replay is not None:
-            session.rollback()
-            return replay
+
+    def write() -> dict[str, Any]:
         customer_id = data.customer_id
         if customer_id is not None:
             customer_service.get_customer(session, customer_id=customer_id)
@@ -79,18 +71,9 @@ def submit_feedback(session: Session, *, data: FeedbackCreate, idempotency_key: 
                 description=_follow_up_text(data, text), conversation_id=data.conversation_id))
             feedback.follow_up_ticket_id = ticket.id
             follow_up_no = ticket.ticket_no
-        body = FeedbackCreated(feedback_id=feedback.id, follow_up_ticket_no=follow_up_no).model_dump(mode="json")
-        idempotency.store(session, scope=scope, key=key, payload=payload, status_code=201, response=body)
         if customer_id is not None:
             rescore_customer(session, customer_id=customer_id)
-        session.commit()
-        return 201, body
-    except DomainError:
-        session.rollback()
-        raise
-    except IntegrityError:
-        session.rollback()
-        replay = idempotency.lookup(session, scope=scope, key=key, payload=payload)
-        if replay is None:
-            raise
-        return replay
+        return FeedbackCreated(feedback_id=feedback.id, follow_up_ticket_no=follow_up_no).model_dump(mode="json")
+
+    return idempotency.run_once(session, scope="feedback", key=idempotency.check_key(idempotency_key),
+                                payload=data.model_dump(mode="json"), write=write)

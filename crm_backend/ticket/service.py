@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_backend.core import idempotency
@@ -78,34 +77,16 @@ def create_ticket(session: Session, *, data: TicketCreate, idempotency_key: str 
     """POST /tickets: returns (status_code, body); replays the stored answer for a repeated key."""
     from crm_backend.scoring.service import rescore_customer
 
-    key = idempotency.check_key(idempotency_key)
-    payload = data.model_dump(mode="json")
-    scope = "tickets"
-    try:
-        begin_write(session)
-        replay = idempotency.lookup(session, scope=scope, key=key, payload=payload)
-        if replay is not None:
-            session.rollback()
-            return replay
+    def write() -> dict[str, Any]:
         ticket = open_ticket(session, data=data)
-        body = TicketCreated(ticket_no=ticket.ticket_no, status="open", category=ticket.category,
-                             category_source=ticket.category_source, sla_due_at=ticket.sla_due_at,
-                             sla_hours=ticket.sla_hours).model_dump(mode="json")
-        idempotency.store(session, scope=scope, key=key, payload=payload, status_code=201, response=body)
         if ticket.customer_id is not None:
             rescore_customer(session, customer_id=ticket.customer_id)
-        session.commit()
-        return 201, body
-    except DomainError:
-        session.rollback()
-        raise
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer like it did.
-        session.rollback()
-        replay = idempotency.lookup(session, scope=scope, key=key, payload=payload)
-        if replay is None:
-            raise
-        return replay
+        return TicketCreated(ticket_no=ticket.ticket_no, status="open", category=ticket.category,
+                             category_source=ticket.category_source, sla_due_at=ticket.sla_due_at,
+                             sla_hours=ticket.sla_hours).model_dump(mode="json")
+
+    return idempotency.run_once(session, scope="tickets", key=idempotency.check_key(idempotency_key),
+                                payload=data.model_dump(mode="json"), write=write)
 
 
 def get_ticket(session: Session, *, ticket_no: str) -> Ticket:

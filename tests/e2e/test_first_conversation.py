@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 
@@ -50,3 +54,14 @@ def test_anonymous_customer_gets_no_account_data(stack: Stack) -> None:
     reply = text_of(stack.chat("e2e-anonymous", "how many points do I have?"))
     assert str(points) not in reply and f"{points:,}" not in reply
     assert reply, "the bot must still answer (ask the customer to verify)"
+
+
+def test_terminal_chat_client(stack: Stack) -> None:
+    """The README's terminal client: a verified demo customer asks for points and sees the CRM's balance."""
+    balance = stack.crm("GET", f"/customers/{WANG_WEI}/points").json()["balance"]
+    env = {**os.environ, "CUSTOMER_TOKEN_SECRET": stack.env["CUSTOMER_TOKEN_SECRET"]}
+    done = subprocess.run([sys.executable, "scripts/chat.py", "--customer", str(WANG_WEI), "--rasa", stack.rasa_url],
+                          input="what is my points balance?\n", capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2], env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "kefu> " in done.stdout and (f"{balance:,}" in done.stdout or str(balance) in done.stdout), done.stdout
