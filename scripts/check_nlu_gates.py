@@ -106,6 +106,9 @@ def main() -> int:
                                              / "nlu_gates.json"))
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's structlog otherwise prints a debug line per parsed message
     report = asyncio.run(evaluate(args.model, Path(args.data)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
