@@ -37,7 +37,7 @@ class ActionHandoffToHuman(Action):
         except CrmError:
             say(dispatcher, lang, "utter_handoff_unavailable")
             return clear
-        if handoff.get("offer_callback") or not handoff.get("agents_online"):
+        if handoff.get("offer_callback"):  # the CRM sets it when nobody is online or the wait is too long
             ticket_no = await callback_ticket(tracker, lang, handoff)
             if ticket_no:
                 say(dispatcher, lang, "utter_handoff_callback_ticket", ticket_no=ticket_no,

@@ -45,7 +45,7 @@ async def identify_from_token(token: Any, tracker: Tracker, lang: str) -> list[E
 
 
 class ActionSessionStart(Action):
-    """Start a session: keep the customer's identity, verify a token or a chat-app link in the metadata."""
+    """Start a session: keep the customer's identity, verify a token in the session-start metadata."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -60,10 +60,8 @@ class ActionSessionStart(Action):
         if lang:
             events.append(SlotSet("language", lang))
         lang = lang or tracker.get_slot("language") or "zh"
+        # A chat-app link is checked on the session's first message instead (`first_message_of_session`).
         events += await identify_from_token(metadata.get("customer_token"), tracker, lang)
-        channel = channel_of(tracker)
-        if not tracker.get_slot("verified") and channel in CHAT_APP_CHANNELS:
-            events += await linked_identity(channel, tracker.sender_id, lang)
         events.append(ActionExecuted("action_listen"))
         return events
 

@@ -20,25 +20,18 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.services import fresh_database_url  # noqa: E402
+
 PYTHON = sys.executable
 TOKEN = "bench-service-token"
-PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def pg_url(name: str) -> str:
-    parts = urllib.parse.urlsplit(PG_BASE)
-    with psycopg.connect(urllib.parse.urlunsplit(parts._replace(scheme="postgresql")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def prepare(url: str) -> dict[str, str]:
@@ -164,7 +157,7 @@ def main() -> int:
                   "client_threads": args.threads, "seconds_per_run": args.seconds, "cpus": os.cpu_count(),
                   "dataset": "full demo seed (2,005 customers)"},
         "sqlite": bench("sqlite", f"sqlite:///{sqlite_path}", 18060, args.seconds, args.threads),
-        "postgresql": bench("postgresql", pg_url("kefu_bench_core"), 18061, args.seconds, args.threads),
+        "postgresql": bench("postgresql", fresh_database_url("kefu_bench_core"), 18061, args.seconds, args.threads),
     }
     out = ROOT / "bench" / "results" / "crm_points.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +30,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 from crm_backend.core.db import make_engine  # noqa: E402
 from crm_backend.scoring.models import CustomerScore  # noqa: E402
 from crm_backend.scoring.service import rescore_all, rescore_customer, segment_counts  # noqa: E402
+from tests.services import fresh_database_url  # noqa: E402
 
-PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_DB = "kefu_bench_analytics"
-
-
-def pg_url(name: str) -> str:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(PG_BASE)
-    with psycopg.connect(urllib.parse.urlunsplit(parts._replace(scheme="postgresql")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def prepare(url: str) -> str:
@@ -105,7 +94,7 @@ def main() -> int:
             if args.only and kind != args.only:
                 continue
             print(f"{kind}:", flush=True)
-            result = measure(url or pg_url(PG_DB), runs=args.runs, single=args.single)
+            result = measure(url or fresh_database_url(PG_DB), runs=args.runs, single=args.single)
             results["databases"][kind] = result
             print(f"  rescore_all: {result['customers_scored']} customers, median "
                   f"{result['rescore_all_seconds']['median']} s ({result['customers_per_second']} customers/s); "

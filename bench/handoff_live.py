@@ -28,7 +28,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from crm_backend.tests.handoff.helpers import handoff_body  # noqa: E402
-from crm_backend.tests.handoff.processes import crm_processes, fresh_pg, fresh_redis  # noqa: E402
+from crm_backend.tests.handoff.processes import crm_processes, fresh_pg  # noqa: E402
+from tests.services import fresh_redis_url  # noqa: E402
 
 TOKEN = "bench-service-token"
 AGENTS = ["agent1", "agent2", "supervisor", "admin"]
@@ -51,7 +52,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=30)
     args = parser.parse_args()
-    database, redis = fresh_pg("kefu_bench_handoff"), fresh_redis(6)
+    database, redis = fresh_pg("kefu_bench_handoff"), fresh_redis_url(6)
     with crm_processes((18043, 18044), database, redis, TOKEN, Path(tempfile.mkdtemp())) as (crm_a, crm_b):
         console_b = login(crm_b, "agent1")
         arrivals: dict[int, float] = {}

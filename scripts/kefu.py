@@ -23,7 +23,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,6 +221,10 @@ def lock() -> None:
 # --------------------------------------------------------------------------- model
 
 
+# Lines of `rasa train` output worth showing as progress (the rest is per-node and per-batch noise).
+TRAINING_MILESTONES = ("Starting to train component", "Your Rasa model")
+
+
 def fingerprint(config: Path) -> str:
     digest = hashlib.sha256(config.read_bytes())
     for name in FINGERPRINT_INPUTS:
@@ -267,8 +271,7 @@ def ensure_model(env: dict[str, str]) -> Path:
                 out.write(line)
                 progress = line.strip()
                 # Rasa prints one line per graph node and epoch bars; show the stage, not the noise.
-                markers = ("Starting to train component", "Your Rasa model")
-                if any(m in progress for m in markers) or "Epochs:" in progress[:10]:
+                if any(m in progress for m in TRAINING_MILESTONES) or "Epochs:" in progress[:10]:
                     print(f"  [{time.monotonic() - started:5.0f} s] {progress[:110]}", flush=True)
         except KeyboardInterrupt:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -295,7 +298,6 @@ class Child:
     health: str
     proc: subprocess.Popen | None = None
     log: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def port_free(number: int) -> bool:
@@ -355,7 +357,7 @@ class Supervisor:
     def start(self, child: Child) -> None:
         child.log = VAR / "log" / f"{child.name}.log"
         out = child.log.open("w")
-        child.proc = subprocess.Popen(child.cmd, cwd=ROOT, env={**self.env, **child.extra}, stdout=out,
+        child.proc = subprocess.Popen(child.cmd, cwd=ROOT, env=self.env, stdout=out,
                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         out.close()
         (VAR / "run" / f"{child.name}.pid").write_text(str(child.proc.pid))

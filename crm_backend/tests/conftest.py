@@ -24,7 +24,6 @@ Per test:
 from __future__ import annotations
 
 import os
-import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -39,24 +38,17 @@ from crm_backend.cli import migrate
 from crm_backend.core.config import get_settings
 from crm_backend.core.db import get_session, make_engine, utcnow
 from crm_backend.demo.generator import generate
+from tests.services import ServiceDown, fresh_database_url
 
 DB_KINDS = ["sqlite", "postgresql"]
-TEST_PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TEST_PG_DB = os.environ.get("KEFU_TEST_PG_DB", "kefu_test")
 
 
 def _recreate_pg_database(name: str) -> str:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(TEST_PG_BASE)
-    admin = urllib.parse.urlunsplit(parts._replace(scheme="postgresql"))
     try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is not reachable at {TEST_PG_BASE} (set TEST_DATABASE_URL): {error}", pytrace=False)
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+        return fresh_database_url(name)
+    except ServiceDown as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 def _prepare(url: str, now: datetime) -> Engine:

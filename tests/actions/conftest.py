@@ -6,7 +6,6 @@ Port 18030 (the bot engineer's range). Fails loudly when the server cannot start
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,19 +17,11 @@ import pytest
 import yaml
 from action_helpers import SERVICE_TOKEN, TOKEN_SECRET
 
+from tests.services import port_is_free
+
 ROOT = Path(__file__).resolve().parents[2]
 CRM_PYTHON = ROOT / ".venvs" / "crm" / "bin" / "python"
 CRM_PORT = int(os.environ.get("KEFU_TEST_CRM_PORT", "18030"))
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +29,7 @@ def crm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `uvicorn crm_backend.main:app` (crm venv) on a fresh, seeded SQLite database."""
     if not CRM_PYTHON.exists():
         pytest.fail(f"CRM virtualenv missing at {CRM_PYTHON}: run ./kefu setup")
-    if not _port_free(CRM_PORT):
+    if not port_is_free(CRM_PORT):
         pytest.fail(f"port {CRM_PORT} is busy: stop what runs there (or set KEFU_TEST_CRM_PORT) to start the CRM")
     workdir = tmp_path_factory.mktemp("crm")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KEFU_ENV": "development",

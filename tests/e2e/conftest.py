@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import ARTIFACTS, Stack, fresh_database_url, fresh_redis_url, port_is_free, stack_env
+from tests.e2e.stack import ARTIFACTS, Stack, stack_env
+from tests.services import fresh_database_url, fresh_redis_url, port_is_free
 
 E2E_PORTS = (18010, 18011, 18012)
 

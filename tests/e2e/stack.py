@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,49 +13,11 @@ from typing import Any
 import httpx
 import jwt
 
+from tests.services import port_is_free
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
 READY_LINE = "Kefu is up"
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def fresh_database_url(name: str) -> str:
-    """A fresh PostgreSQL database `name` on the server of TEST_DATABASE_URL (dropped first)."""
-    import psycopg
-
-    base = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parts = urllib.parse.urlsplit(base)
-    admin = urllib.parse.urlunsplit(parts._replace(scheme="postgresql"))
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        raise RuntimeError(f"PostgreSQL is not reachable at {base}: {error}") from error
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def fresh_redis_url(db: int) -> str:
-    """Redis database `db` on the server of TEST_REDIS_URL, emptied first."""
-    import redis
-
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    parts = urllib.parse.urlsplit(base)
-    url = urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
-    try:
-        redis.Redis.from_url(url, socket_timeout=5).flushdb()
-    except redis.RedisError as error:
-        raise RuntimeError(f"Redis is not reachable at {base}: {error}") from error
-    return url
 
 
 @dataclass

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import ROOT, Stack, port_is_free, stack_env, text_of
+from tests.e2e.stack import ROOT, Stack, stack_env, text_of
+from tests.services import port_is_free
 
 PORTS = (18020, 18021, 18022)
 

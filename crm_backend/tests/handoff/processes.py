@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,46 +15,20 @@ from sqlalchemy.orm import Session
 from crm_backend.cli import migrate
 from crm_backend.core.db import make_engine
 from crm_backend.demo.generator import generate
+from tests.services import fresh_database_url
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-class ServiceDown(RuntimeError):
-    """PostgreSQL or Redis is not reachable."""
-
-
 def fresh_pg(name: str) -> str:
     """A new, migrated PostgreSQL database `name` with reference data and the named demo customers."""
-    import psycopg
-
-    base = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parts = urllib.parse.urlsplit(base)
-    try:
-        with psycopg.connect(urllib.parse.urlunsplit(parts._replace(scheme="postgresql")), autocommit=True,
-                             connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        raise ServiceDown(f"PostgreSQL is not reachable at {base}: {error}") from error
-    url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    url = fresh_database_url(name)
     migrate(url)
     engine = make_engine(url)
     with Session(engine) as session:
         generate(session, generated=0, hash_rounds=4)
         session.commit()
     engine.dispose()
-    return url
-
-
-def fresh_redis(db: int) -> str:
-    import redis
-
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    url = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path=f"/{db}"))
-    try:
-        redis.Redis.from_url(url, socket_timeout=3).flushdb()
-    except redis.RedisError as error:
-        raise ServiceDown(f"Redis is not reachable at {base}: {error}") from error
     return url
 
 

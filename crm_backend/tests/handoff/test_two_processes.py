@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from crm_backend.tests.handoff.helpers import handoff_body
-from crm_backend.tests.handoff.processes import ServiceDown, crm_processes, fresh_pg, fresh_redis
+from crm_backend.tests.handoff.processes import crm_processes, fresh_pg
+from tests.services import ServiceDown, fresh_redis_url
 
 PORTS = (18047, 18048)
 TOKEN = "two-process-service-token"
@@ -21,7 +22,7 @@ TOKEN = "two-process-service-token"
 def two_crms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     try:
         database = fresh_pg(os.environ.get("KEFU_TEST_PG_DB", "kefu_test_handoff") + "_multi")
-        redis = fresh_redis(6)
+        redis = fresh_redis_url(6)
     except ServiceDown as error:
         pytest.fail(str(error), pytrace=False)
     with crm_processes(PORTS, database, redis, TOKEN, tmp_path_factory.mktemp("crm")) as urls:
