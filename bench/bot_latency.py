@@ -163,9 +163,9 @@ def main() -> int:
                                   "127.0.0.1", "--port", str(CRM_PORT)], base)
         actions = procs.start("actions", [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
                                           "--port", str(ACTIONS_PORT)], base)
-        kefu = procs.start("kefu-rasa", [str(BOT_BIN / "rasa"), "run", "--port", str(KEFU_PORT), "--interface",
-                                         "127.0.0.1", "--model", str(model), "--endpoints", "endpoints.yml",
-                                         "--credentials", str(credentials)], base)
+        kefu = procs.start("kefu-rasa", [str(BOT_BIN / "python"), "-m", "bot.server", "run", "--port",
+                                         str(KEFU_PORT), "--interface", "127.0.0.1", "--model", str(model),
+                                         "--endpoints", "endpoints.yml", "--credentials", str(credentials)], base)
         stock = procs.start("stock-rasa", [str(BOT_BIN / "rasa"), "run", "--port", str(STOCK_PORT), "--interface",
                                            "127.0.0.1", "--model", "models", "--credentials", str(credentials)],
                             base, cwd=stock_dir)

@@ -415,8 +415,8 @@ def build_children(env: dict[str, str], model: Path) -> list[Child]:
     crm_port, actions_port, rasa_port = int(env["CRM_PORT"]), int(env["ACTIONS_PORT"]), int(env["RASA_PORT"])
     bot, crm = ROOT / ".venvs/bot/bin", ROOT / ".venvs/crm/bin"
     endpoints = "endpoints.services.yml" if env.get("REDIS_URL") else "endpoints.yml"
-    rasa_cmd = [str(bot / "rasa"), "run", "--enable-api", "--auth-token", env["RASA_AUTH_TOKEN"], "--cors", "*",
-                "--port", str(rasa_port), "--interface", "127.0.0.1", "--model", str(model),
+    rasa_cmd = [str(bot / "python"), "-m", "bot.server", "run", "--enable-api", "--auth-token", env["RASA_AUTH_TOKEN"],
+                "--cors", "*", "--port", str(rasa_port), "--interface", "127.0.0.1", "--model", str(model),
                 "--endpoints", endpoints, "--credentials", env.get("KEFU_CREDENTIALS", "credentials.yml")]
     return [
         Child("crm", "CRM backend", [str(crm / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",

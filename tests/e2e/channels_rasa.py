@@ -81,9 +81,9 @@ def rasa_b(stack: Stack, request: pytest.FixtureRequest, timeout: float = 600,
     standin = StandIn().start(STANDIN_PORT)
     log = stack.var_dir / "log" / "rasa-b.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(ROOT / ".venvs/bot/bin/rasa"), "run", "--enable-api", "--auth-token", stack.rasa_token,
-           "--cors", "*", "--port", str(RASA_B_PORT), "--interface", "127.0.0.1", "--model", model_of(stack),
-           "--endpoints", endpoints, "--credentials", "credentials.chatapps.yml"]
+    cmd = [str(ROOT / ".venvs/bot/bin/python"), "-m", "bot.server", "run", "--enable-api", "--auth-token",
+           stack.rasa_token, "--cors", "*", "--port", str(RASA_B_PORT), "--interface", "127.0.0.1", "--model",
+           model_of(stack), "--endpoints", endpoints, "--credentials", "credentials.chatapps.yml"]
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, cwd=ROOT, env=rasa_b_env(stack, standin.base_url), stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)

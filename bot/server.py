@@ -1,0 +1,51 @@
+"""Kefu's Rasa server: `python -m bot.server run …` is `rasa run …` with Kefu's fixes to Rasa applied first."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from jsonschema import ValidationError, validators
+from rasa.core.actions.action import RemoteAction
+
+
+@functools.cache
+def _action_response_validator() -> Any:
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    """Rasa's check of an action-server response, against a validator built once."""
+    try:
+        _action_response_validator().validate(result)
+    except ValidationError as error:
+        error.message += (". Failed to validate Action server response from API, make sure your response from "
+                          "the Action endpoint is valid.")
+        raise
+    return True
+
+
+def install_fixes() -> None:
+    """Patch Rasa 3.6 where it costs Kefu on every turn.
+
+    `RemoteAction._validate_action_result` calls `jsonschema.validate`, which checks Rasa's event schema
+    against the meta-schema and builds a new validator for every custom-action response: 33 ms per
+    call on these machines, and a Kefu turn runs two custom actions. The same check with a validator
+    built once takes 0.8 ms (`bench/bot_latency.py`, docs/notes/bot.md).
+    """
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+
+def main() -> None:
+    """Apply the fixes, then hand over to Rasa's command line."""
+    from rasa.__main__ import main as rasa_main
+
+    install_fixes()
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
