@@ -15,11 +15,12 @@ from actions.common import (
     crm,
     customer_name,
     fmt_int,
+    identify,
     language,
     say,
     tier_name,
-    verified_customer,
 )
+from actions.complaints import resubmit_pending_ticket
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
 
 
@@ -33,16 +34,16 @@ class AccountAction(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        customer_id = verified_customer(tracker)
+        customer_id, identity = await identify(tracker)
         if customer_id is None:
             return ask_to_verify(dispatcher, tracker, self.name())
         try:
-            return await self.answer(dispatcher, tracker, crm(tracker), customer_id)
+            return identity + await self.answer(dispatcher, tracker, crm(tracker), customer_id)
         except CrmUnavailable:
             apologise_crm_down(dispatcher, tracker)
         except CrmError as error:
             say(dispatcher, tracker, "utter_crm_error", message=error.message or error.code)
-        return []
+        return identity
 
     @abstractmethod
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient,
@@ -59,7 +60,7 @@ class ActionGreetCustomer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         lang = language(tracker)
-        customer_id = verified_customer(tracker)
+        customer_id, identity = await identify(tracker)
         if customer_id is None:
             say(dispatcher, lang, "utter_greet_anonymous")
             return []
@@ -70,7 +71,7 @@ class ActionGreetCustomer(Action):
                         "tier": tracker.get_slot("customer_tier")}
         say(dispatcher, lang, "utter_greet_customer", name=customer_name(customer, lang),
             tier=tier_name(customer.get("tier"), lang))
-        return [SlotSet("customer_tier", customer.get("tier"))]
+        return identity + [SlotSet("customer_tier", customer.get("tier"))]
 
 
 class ActionShowPointsBalance(AccountAction):
@@ -213,16 +214,17 @@ class ActionShowTickets(AccountAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient,
                      customer_id: int) -> list[EventType]:
         lang = language(tracker)
+        filed = await resubmit_pending_ticket(dispatcher, tracker)
         page = await client.tickets(customer_id)
         wanted = tracker.get_slot("ticket_no")
         items = [t for t in page["items"] if not wanted or t["ticket_no"].upper() == str(wanted).upper()]
         if not items:
             say(dispatcher, lang, "utter_tickets_none")
-            return [SlotSet("ticket_no", None)]
+            return filed + [SlotSet("ticket_no", None)]
         lines = [f"{t['ticket_no']} · {status_name(t.get('status'), lang)} · {t.get('summary') or t.get('category')}"
                  f" · SLA {str(t.get('sla_due_at') or '-')[:16].replace('T', ' ')}" for t in items[:5]]
         say(dispatcher, lang, "utter_tickets_list", tickets="\n".join(lines))
-        return [SlotSet("ticket_no", None)]
+        return filed + [SlotSet("ticket_no", None)]
 
 
 STATUS_NAMES = {

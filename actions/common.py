@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.crm_client import CrmClient
+from actions.crm_client import CrmClient, CrmError
 from actions.messages import render
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,42 @@ def channel_of(tracker: Tracker) -> str:
 
 
 def verified_customer(tracker: Tracker) -> int | None:
-    """The verified customer's id, or None: account data needs this, never a typed-in id."""
+    """The verified customer's id, or None: account data needs this, never a typed-in id.
+
+    A valid website token on the latest message wins (the website knows who is logged in now);
+    otherwise the slots a token, a phone + code check or a chat-app link set earlier.
+    """
+    from_token = customer_from_token(latest_metadata(tracker).get("customer_token"))
+    if from_token is not None:
+        return from_token
     if tracker.get_slot("verified") and tracker.get_slot("customer_id") is not None:
         return int(tracker.get_slot("customer_id"))
     return None
+
+
+async def identify(tracker: Tracker) -> tuple[int | None, list[EventType]]:
+    """The verified customer and the slot events that record them in the conversation.
+
+    Like `verified_customer`, and a chat-app sender the CRM linked to a customer after an earlier
+    phone + code check counts as verified too. The channel comes from Rasa's own record of the
+    message, never from metadata a customer could write.
+    """
+    customer_id = verified_customer(tracker)
+    if customer_id is not None:
+        if tracker.get_slot("verified") and tracker.get_slot("customer_id") == customer_id:
+            return customer_id, []
+        return customer_id, identity_slots(customer_id, None)
+    channel = channel_of(tracker)
+    if channel not in CHAT_APP_CHANNELS:
+        return None, []
+    client = crm(tracker)
+    try:
+        linked = await client.linked_customer(channel, tracker.sender_id)
+        if linked is None:
+            return None, []
+        return linked, identity_slots(linked, dict(await client.customer(linked)))
+    except CrmError:
+        return None, []
 
 
 def ask_to_verify(dispatcher: CollectingDispatcher, tracker: Tracker, resume_action: str) -> list[EventType]:

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel_of, crm, language, say, transcript, verified_customer
+from actions.common import channel_of, crm, identify, language, say, transcript, verified_customer
 from actions.complaints import decide
 from actions.crm_client import CrmError, Handoff
 
@@ -22,6 +22,7 @@ class ActionHandoffToHuman(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         lang = language(tracker)
+        customer_id, identity = await identify(tracker)
         reason_code = tracker.get_slot("handoff_reason")
         priority = tracker.get_slot("handoff_priority")
         if not reason_code:  # the customer asked: let the policy set the priority (VIPs first)
@@ -29,9 +30,9 @@ class ActionHandoffToHuman(Action):
             reason_code = decision.get("reason_code") or "explicit_request"
             priority = decision.get("priority") or "normal"
         payload = {"conversation_id": tracker.sender_id, "channel": channel_of(tracker),
-                   "customer_id": verified_customer(tracker), "reason": reason_code, "reason_code": reason_code,
+                   "customer_id": customer_id, "reason": reason_code, "reason_code": reason_code,
                    "priority": priority or "normal", "transcript": transcript(tracker), "language": lang}
-        clear = [SlotSet("handoff_reason", None), SlotSet("handoff_priority", None)]
+        clear = identity + [SlotSet("handoff_reason", None), SlotSet("handoff_priority", None)]
         try:
             handoff = await crm(lang).create_handoff(payload)
         except CrmError:

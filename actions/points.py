@@ -11,7 +11,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import apologise_crm_down, ask_to_verify, crm, fmt_int, language, say, verified_customer
+from actions.common import (
+    apologise_crm_down,
+    ask_to_verify,
+    crm,
+    fmt_int,
+    identify,
+    language,
+    say,
+    verified_customer,
+)
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
 from actions.forms import failed_again, reset_failures
 
@@ -69,7 +78,7 @@ class ActionAskRedeemConfirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        customer_id = verified_customer(tracker)
+        customer_id, identity = await identify(tracker)
         if customer_id is None:
             return ask_to_verify(dispatcher, tracker, self.name())
         code = tracker.get_slot("reward_code")
@@ -80,21 +89,21 @@ class ActionAskRedeemConfirmation(Action):
             balance = (await client.points(customer_id)).get("balance", 0)
         except CrmError:
             apologise_crm_down(dispatcher, tracker)
-            return []
+            return identity
         reward = catalog.get(code or "")
         if reward is None:
             say(dispatcher, lang, "utter_reward_unknown", rewards=", ".join(catalog))
-            return [SlotSet("reward_code", None)]
+            return identity + [SlotSet("reward_code", None)]
         name = reward["name_en"] if lang == "en" else reward["name_zh"]
         if int(balance) < int(reward["cost_points"]):
             say(dispatcher, lang, "utter_redeem_not_enough", reward=name, cost=fmt_int(reward["cost_points"]),
                 balance=fmt_int(balance))
-            return [SlotSet("reward_code", None), SlotSet("redeem_key", None)]
+            return identity + [SlotSet("reward_code", None), SlotSet("redeem_key", None)]
         dispatcher.utter_message(
             text=_confirm_text(lang, name, reward["cost_points"], balance),
             buttons=[{"title": "确认" if lang == "zh" else "Yes", "payload": "/affirm"},
                      {"title": "取消" if lang == "zh" else "No", "payload": "/deny"}])
-        return [SlotSet("redeem_key", f"redeem-{tracker.sender_id}-{uuid.uuid4().hex}")]
+        return identity + [SlotSet("redeem_key", f"redeem-{tracker.sender_id}-{uuid.uuid4().hex}")]
 
 
 def _confirm_text(lang: str, name: str, cost: Any, balance: Any) -> str:

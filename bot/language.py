@@ -40,8 +40,8 @@ def detect_language(text: str | None) -> str | None:
 class LanguageDetector(GraphComponent):
     """Adds `language` ("zh"/"en", or None) to every parsed message's output.
 
-    The action `action_validate_slot_mappings` copies it into the `language` slot, so the slot
-    follows the customer turn by turn and keeps its value when a message carries no evidence.
+    `bot.policies.LanguageSlotPolicy` copies it into the `language` slot, so the slot follows the
+    customer turn by turn and keeps its value when a message carries no evidence.
     """
 
     @staticmethod

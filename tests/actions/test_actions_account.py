@@ -22,7 +22,7 @@ from actions.account import (
     ActionShowTickets,
     ActionShowTier,
 )
-from actions.session import ActionSessionStart, ActionValidateSlotMappings
+from actions.session import ActionSessionStart
 
 pytestmark = pytest.mark.asyncio
 
@@ -62,28 +62,41 @@ async def test_balance_for_verified_customer(crm_url: str, domain: dict[str, Any
     assert bool(re.search(r"[\u4e00-\u9fff]", reply)) == (language == "zh")
 
 
-async def test_token_in_metadata_verifies_and_sets_language(crm_url: str, domain: dict[str, Any]) -> None:
-    tracker = make_tracker(text="hello", language="en", slots={"language": "zh"},
-                           metadata={"customer_token": token(3)})
-    events = slot_events(await ActionValidateSlotMappings().run(CollectingDispatcher(), tracker, domain))
-    assert events["language"] == "en"
+async def test_token_in_metadata_verifies_the_account_question(crm_url: str, domain: dict[str, Any]) -> None:
+    balance = (await crm_get(crm_url, "/customers/3/points"))["balance"]
+    tracker = make_tracker(text="what is my points balance", language="en", metadata={"customer_token": token(3)})
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionShowPointsBalance().run(dispatcher, tracker, domain))
     assert events["customer_id"] == 3 and events["verified"] is True
-    assert events["customer_tier"] == "gold"
+    assert f"{balance:,}" in texts(dispatcher)
+
+
+async def test_token_of_another_customer_replaces_the_verified_one(crm_url: str, domain: dict[str, Any]) -> None:
+    """Logged out and in as someone else on the same page: the token on this message decides."""
+    tracker = make_tracker(text="我的积分", language="zh", slots=customer_slots(1),
+                           metadata={"customer_token": token(3)})
+    events = slot_events(await ActionShowPointsBalance().run(CollectingDispatcher(), tracker, domain))
+    assert events["customer_id"] == 3
 
 
 @pytest.mark.parametrize("bad", [token(3, secret="wrong-secret-wrong-secret-wrong-secret"), token(3, minutes=-5),
                                  "not-a-jwt"])
 async def test_invalid_tokens_are_ignored(crm_url: str, domain: dict[str, Any], bad: str) -> None:
     tracker = make_tracker(text="我的积分", language="zh", metadata={"customer_token": bad})
-    events = slot_events(await ActionValidateSlotMappings().run(CollectingDispatcher(), tracker, domain))
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionShowPointsBalance().run(dispatcher, tracker, domain))
     assert "verified" not in events and "customer_id" not in events
+    assert events["pending_action"] == "action_show_points_balance"  # asked to verify instead
 
 
-async def test_session_start_verifies_token_from_session_metadata(crm_url: str, domain: dict[str, Any]) -> None:
-    tracker = make_tracker(slots={"session_started_metadata": {"customer_token": token(1)}})
+async def test_session_start_carries_identity_and_takes_the_page_language(crm_url: str,
+                                                                          domain: dict[str, Any]) -> None:
+    tracker = make_tracker(slots={**customer_slots(1), "language": "zh",
+                                  "session_started_metadata": {"language": "en"}})
     events = await ActionSessionStart().run(CollectingDispatcher(), tracker, domain)
     assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
-    assert slot_events(events)["customer_id"] == 1
+    slots = slot_events(events)
+    assert slots["customer_id"] == 1 and slots["verified"] is True and slots["language"] == "en"
 
 
 @pytest.mark.parametrize(("language", "expected"), [("zh", "王伟"), ("en", "Wang Wei")])

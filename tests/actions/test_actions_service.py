@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -10,13 +11,18 @@ import pytest
 from action_helpers import SERVICE_TOKEN, customer_slots, make_tracker, texts
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaints import ActionCreateTicket, ActionPrepareComplaint, ValidateComplaintForm
+from actions.account import ActionShowPointsBalance, ActionShowTickets
+from actions.complaints import (
+    ActionCreateTicket,
+    ActionPrepareComplaint,
+    ActionRetryPendingTicket,
+    ValidateComplaintForm,
+)
 from actions.crm_client import CrmClient
 from actions.feedback import ActionEndConversation, ActionSubmitCsat, ActionSubmitNps, ActionSubmitSuggestion
 from actions.forms import MAX_FAILURES, ValidateVerifyForm
 from actions.handoff import ActionHandoffToHuman
 from actions.points import ActionAskRedeemConfirmation, ActionRedeemReward, ValidateRedeemForm
-from actions.session import ActionValidateSlotMappings
 
 pytestmark = pytest.mark.asyncio
 
@@ -104,20 +110,45 @@ async def test_complaint_kept_while_crm_is_down_and_filed_later(crm_url: str, do
              "complaint_category": "refund_return", "complaint_key": "complaint-test-kept-1"}
     monkeypatch.setenv("CRM_URL", "http://127.0.0.1:18039")
     dispatcher = CollectingDispatcher()
-    events = slots_of(await ActionCreateTicket().run(dispatcher, make_tracker(slots=slots), domain))
-    pending = events["pending_ticket"]
+    kept = await ActionCreateTicket().run(dispatcher, make_tracker(slots=slots), domain)
+    pending = slots_of(kept)["pending_ticket"]
     assert pending["payload"]["description"] == "退款一个月了还没到账" and "保存" in texts(dispatcher)
-    # Still down on the next turn: nothing lost, nothing said twice.
-    still = await ActionValidateSlotMappings().run(CollectingDispatcher(),
-                                                   make_tracker(text="在吗", slots={"pending_ticket": pending}), domain)
-    assert "pending_ticket" not in slots_of(still)
+    assert reminders(kept) == [30]
+    # Still down when the reminder fires: nothing lost, nothing said, the next try waits twice as long.
+    dispatcher = CollectingDispatcher()
+    still = await ActionRetryPendingTicket().run(dispatcher, make_tracker(slots={"pending_ticket": pending}), domain)
+    assert slots_of(still)["pending_ticket"]["key"] == pending["key"] and reminders(still) == [60]
+    assert dispatcher.messages == []
+    pending = slots_of(still)["pending_ticket"]
     monkeypatch.setenv("CRM_URL", crm_url)
     dispatcher = CollectingDispatcher()
-    events = slots_of(await ActionValidateSlotMappings().run(
-        dispatcher, make_tracker(text="在吗", slots={**customer_slots(2), "pending_ticket": pending}), domain))
+    filed = await ActionRetryPendingTicket().run(
+        dispatcher, make_tracker(slots={**customer_slots(2), "pending_ticket": pending}), domain)
+    events = slots_of(filed)
     assert events["pending_ticket"] is None and events["last_ticket_no"] in texts(dispatcher)
+    assert reminders(filed) == []
     tickets = await crm(crm_url, "GET", "/customers/2/tickets")
     assert sum(1 for t in tickets["items"] if t["ticket_no"] == events["last_ticket_no"]) == 1
+
+
+def reminders(events: list[dict[str, Any]]) -> list[int]:
+    """Seconds from now until each retry reminder in `events` fires (rounded)."""
+    return [round((datetime.fromisoformat(e["date_time"]) - datetime.now()).total_seconds())
+            for e in events if e["event"] == "reminder"]
+
+
+async def test_kept_complaint_is_filed_when_the_customer_asks_about_tickets(crm_url: str,
+                                                                            domain: dict[str, Any]) -> None:
+    """The reminder was lost (Rasa restarted): the next ticket question files the kept complaint."""
+    pending = {"payload": {"customer_id": 2, "severity": "normal", "channel": "rest", "kind": "complaint",
+                           "description": "the parcel never arrived", "conversation_id": "kept-2"},
+               "key": "complaint-test-kept-2", "wait_s": 600}
+    dispatcher = CollectingDispatcher()
+    events = slots_of(await ActionShowTickets().run(
+        dispatcher, make_tracker(text="my tickets", language="en", slots={**customer_slots(2),
+                                                                          "pending_ticket": pending}), domain))
+    assert events["pending_ticket"] is None and events["last_ticket_no"] in texts(dispatcher)
+    assert texts(dispatcher).count(events["last_ticket_no"]) == 2  # announced, then listed
 
 
 async def test_complaint_form_validation(crm_url: str, domain: dict[str, Any]) -> None:
@@ -242,8 +273,10 @@ async def test_chat_app_sender_linked_earlier_is_recognised_on_the_first_message
 
     fresh = make_tracker(text="我的积分", sender=sender, channel="telegram",
                          events=[{"event": "session_started"}])
-    slots = slots_of(await ActionValidateSlotMappings().run(CollectingDispatcher(), fresh, domain))
-    assert slots.get("verified") is True and slots.get("customer_id") == 5
+    dispatcher = CollectingDispatcher()
+    slots = slots_of(await ActionShowPointsBalance().run(dispatcher, fresh, domain))
+    assert slots.get("verified") is True and slots.get("customer_id") == 5 and "积分" in texts(dispatcher)
     # The same sender on the REST channel proves nothing: REST callers choose their own sender ids.
     rest = make_tracker(text="我的积分", sender=sender, events=[{"event": "session_started"}])
-    assert "verified" not in slots_of(await ActionValidateSlotMappings().run(CollectingDispatcher(), rest, domain))
+    asked = slots_of(await ActionShowPointsBalance().run(CollectingDispatcher(), rest, domain))
+    assert "verified" not in asked and asked["pending_action"] == "action_show_points_balance"
