@@ -20,8 +20,8 @@ from actions.common import (
     say,
     tier_name,
 )
-from actions.complaints import resubmit_pending_ticket
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
+from actions.kept_writes import resubmit_kept_writes
 
 
 class AccountAction(Action):
@@ -214,7 +214,7 @@ class ActionShowTickets(AccountAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient,
                      customer_id: int) -> list[EventType]:
         lang = language(tracker)
-        filed = await resubmit_pending_ticket(dispatcher, tracker)
+        filed = await resubmit_kept_writes(dispatcher, tracker)
         page = await client.tickets(customer_id)
         wanted = tracker.get_slot("ticket_no")
         items = [t for t in page["items"] if not wanted or t["ticket_no"].upper() == str(wanted).upper()]

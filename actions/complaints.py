@@ -1,27 +1,24 @@
 """Complaints: empathetic acknowledgement, a form (order optional, what happened, category), a ticket.
 
-If the CRM is down when the ticket is created, the complaint is kept in the `pending_ticket` slot
-(with its idempotency key) and a Rasa reminder resubmits it (`action_retry_pending_ticket`) after
-30 s, then after twice the wait each time (at most 10 minutes) until the CRM takes it; the customer
-is told the ticket number then, whether or not they wrote again. The key makes a resubmit that
-races a slow first attempt harmless.
+If the CRM is down when the ticket is created, the complaint is kept with its idempotency key and
+resubmitted later (`actions.kept_writes`); the customer is told the ticket number then.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, ReminderScheduled, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import bot_failures, channel_of, crm, identify, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
 from actions.forms import digits, failed_again, reset_failures
+from actions.kept_writes import keep_ticket, resubmit_kept_writes
 
 CATEGORIES = ("delivery", "product_quality", "service_attitude", "price_billing", "refund_return", "account", "other")
 CATEGORY_CONFIDENCE = 0.6  # below this the bot asks instead of trusting the CRM's guess
@@ -34,7 +31,6 @@ CATEGORY_WORDS = {
     "account": ("账户", "账号", "积分", "account", "login", "points"),
     "other": ("其他", "其它", "other"),
 }
-RETRY_FIRST_S, RETRY_MAX_S = 30, 600  # pending complaint: first resubmit after 30 s, doubling up to 10 min
 NO_ORDER = re.compile(r"^(没有|无|不用|不知道|跳过|没|不记得|none|no|skip|n/?a|no order|don'?t know)\W*$", re.I)
 ORDER_NO = re.compile(r"KF\d{8}", re.I)
 
@@ -76,7 +72,7 @@ class ActionPrepareComplaint(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         text = (tracker.latest_message or {}).get("text") or ""
         _, events = await identify(tracker)  # the ticket names a linked chat-app customer too
-        events += await resubmit_pending_ticket(dispatcher, tracker)
+        events += await resubmit_kept_writes(dispatcher, tracker)
         events += [SlotSet("complaint_key", f"complaint-{uuid.uuid4().hex}"),
                                    SlotSet("complaint_text", None), SlotSet("complaint_category", None),
                                    SlotSet("complaint_order", None), SlotSet("form_failures", 0.0)]
@@ -183,7 +179,7 @@ class ActionCreateTicket(Action):
                 say(dispatcher, lang, "utter_ticket_kept")
             else:
                 say(dispatcher, lang, "utter_crm_error", message=error.message or error.code)
-            return clear + keep_pending_ticket({"payload": payload, "key": key}, RETRY_FIRST_S)
+            return clear + keep_ticket(payload, key)
         _tell_ticket(dispatcher, lang, ticket)
         events: list[EventType] = clear + [SlotSet("last_ticket_no", ticket["ticket_no"])]
         decision = await decide(tracker, is_complaint=True, severity=payload["severity"],
@@ -205,43 +201,3 @@ async def decide(tracker: Tracker, *, is_complaint: bool, severity: str | None, 
         return dict(await crm(tracker).decide_escalation(payload))
     except CrmError:
         return {}
-
-
-def keep_pending_ticket(pending: dict[str, Any], wait_s: int) -> list[EventType]:
-    """Keep a complaint the CRM did not take, and schedule its next resubmission in `wait_s` seconds."""
-    return [SlotSet("pending_ticket", {**pending, "wait_s": wait_s}),
-            ReminderScheduled("EXTERNAL_retry_pending_ticket", datetime.now() + timedelta(seconds=wait_s),
-                              name="retry_pending_ticket", kill_on_user_message=False)]
-
-
-class ActionRetryPendingTicket(Action):
-    """Resubmit a complaint kept while the CRM was down; tell the ticket number once it is in."""
-
-    def name(self) -> str:
-        return "action_retry_pending_ticket"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        return await resubmit_pending_ticket(dispatcher, tracker)
-
-
-async def resubmit_pending_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """File the kept complaint, if any; if the CRM still cannot take it, wait twice as long next time.
-
-    Also run before a new complaint or a ticket question, so a complaint whose reminder was lost
-    (Rasa restarted) is filed then.
-    """
-    pending = tracker.get_slot("pending_ticket")
-    if not pending:
-        return []
-    if not isinstance(pending, dict) or "payload" not in pending:
-        return [SlotSet("pending_ticket", None)]
-    try:
-        ticket = await create_ticket(tracker, pending["payload"], pending["key"])
-    except CrmError as error:
-        if error.status in (400, 422):
-            return [SlotSet("pending_ticket", None)]  # never valid: retrying forever helps nobody
-        return keep_pending_ticket(pending, min(2 * int(pending.get("wait_s") or RETRY_FIRST_S), RETRY_MAX_S))
-    say(dispatcher, tracker, "utter_ticket_created_later", ticket_no=ticket["ticket_no"],
-        hours=ticket.get("sla_hours") or "-")
-    return [SlotSet("pending_ticket", None), SlotSet("last_ticket_no", ticket["ticket_no"])]

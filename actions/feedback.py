@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import channel_of, crm, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
 from actions.forms import failed_again, reset_failures
+from actions.kept_writes import keep_feedback
 
 ZH_NUMBERS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
               "十": 10}
@@ -102,8 +103,8 @@ async def _record(dispatcher: CollectingDispatcher, tracker: Tracker, payload: d
     try:
         result = await crm(lang).feedback(payload, key)
     except CrmUnavailable:
-        say(dispatcher, lang, "utter_feedback_crm_down")
-        return [SlotSet(slot, None)]
+        say(dispatcher, lang, "utter_feedback_kept")
+        return [SlotSet(slot, None), *keep_feedback(tracker, payload, key)]
     except CrmError as error:
         say(dispatcher, lang, "utter_crm_error", message=error.message or error.code)
         return [SlotSet(slot, None)]

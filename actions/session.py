@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 # Slots a new session keeps: who the customer is and what they still wait for.
 CARRIED_SLOTS = ("language", "customer_id", "verified", "customer_name", "customer_tier", "pending_ticket",
-                 "last_ticket_no")
+                 "pending_feedback", "kept_retry_wait_s", "last_ticket_no")
 
 
 class ActionSessionStart(Action):

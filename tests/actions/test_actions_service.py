@@ -15,13 +15,13 @@ from actions.account import ActionShowPointsBalance, ActionShowTickets
 from actions.complaints import (
     ActionCreateTicket,
     ActionPrepareComplaint,
-    ActionRetryPendingTicket,
     ValidateComplaintForm,
 )
 from actions.crm_client import CrmClient
 from actions.feedback import ActionEndConversation, ActionSubmitCsat, ActionSubmitNps, ActionSubmitSuggestion
 from actions.forms import MAX_FAILURES, ValidateVerifyForm
 from actions.handoff import ActionHandoffToHuman
+from actions.kept_writes import ActionRetryKeptWrites
 from actions.points import ActionAskRedeemConfirmation, ActionRedeemReward, ValidateRedeemForm
 
 pytestmark = pytest.mark.asyncio
@@ -116,19 +116,53 @@ async def test_complaint_kept_while_crm_is_down_and_filed_later(crm_url: str, do
     assert reminders(kept) == [30]
     # Still down when the reminder fires: nothing lost, nothing said, the next try waits twice as long.
     dispatcher = CollectingDispatcher()
-    still = await ActionRetryPendingTicket().run(dispatcher, make_tracker(slots={"pending_ticket": pending}), domain)
-    assert slots_of(still)["pending_ticket"]["key"] == pending["key"] and reminders(still) == [60]
+    still = await ActionRetryKeptWrites().run(
+        dispatcher, make_tracker(slots={"pending_ticket": pending, "kept_retry_wait_s": 30.0}), domain)
+    assert "pending_ticket" not in slots_of(still) and reminders(still) == [60]
     assert dispatcher.messages == []
-    pending = slots_of(still)["pending_ticket"]
     monkeypatch.setenv("CRM_URL", crm_url)
     dispatcher = CollectingDispatcher()
-    filed = await ActionRetryPendingTicket().run(
+    filed = await ActionRetryKeptWrites().run(
         dispatcher, make_tracker(slots={**customer_slots(2), "pending_ticket": pending}), domain)
     events = slots_of(filed)
     assert events["pending_ticket"] is None and events["last_ticket_no"] in texts(dispatcher)
     assert reminders(filed) == []
     tickets = await crm(crm_url, "GET", "/customers/2/tickets")
     assert sum(1 for t in tickets["items"] if t["ticket_no"] == events["last_ticket_no"]) == 1
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_feedback_kept_while_crm_is_down_and_recorded_later(crm_url: str, domain: dict[str, Any],
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  language: str) -> None:
+    """A score of 1 and a suggestion given during an outage: both recorded once later, follow-up ticket told."""
+    sender = f"kept-feedback-{language}"
+    monkeypatch.setenv("CRM_URL", "http://127.0.0.1:18039")
+    dispatcher = CollectingDispatcher()
+    slots: dict[str, Any] = {**customer_slots(5), "csat_score": "1"}
+    after_csat = await ActionSubmitCsat().run(dispatcher, make_tracker(sender=sender, language=language,
+                                                                       slots=slots), domain)
+    kept = slots_of(after_csat)["pending_feedback"]
+    assert len(kept) == 1 and reminders(after_csat) == [30]
+    assert ("已完整保存" if language == "zh" else "feedback is saved") in texts(dispatcher)
+    text = "希望增加夜间配送" if language == "zh" else "please add evening delivery slots"
+    after_suggestion = await ActionSubmitSuggestion().run(CollectingDispatcher(), make_tracker(
+        sender=sender, language=language, slots={**customer_slots(5), "suggestion_text": text,
+                                                 "pending_feedback": kept}), domain)
+    kept = slots_of(after_suggestion)["pending_feedback"]
+    assert [item["payload"].get("kind") for item in kept] == ["csat", "suggestion"]
+
+    monkeypatch.setenv("CRM_URL", crm_url)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(sender=sender, language=language, slots={**customer_slots(5), "pending_feedback": kept})
+    recorded = await ActionRetryKeptWrites().run(dispatcher, tracker, domain)
+    assert slots_of(recorded)["pending_feedback"] is None and reminders(recorded) == []
+    follow_up = re.search(r"T\d{6,}", texts(dispatcher))
+    assert follow_up and ("已成功记录" if language == "zh" else "has now been recorded") in texts(dispatcher)
+    # A duplicated reminder replays the same keys: the CRM records each answer once.
+    await ActionRetryKeptWrites().run(CollectingDispatcher(), tracker, domain)
+    tickets = await crm(crm_url, "GET", "/customers/5/tickets")
+    assert sum(1 for t in tickets["items"] if t["ticket_no"] == follow_up.group(0)) == 1
 
 
 def reminders(events: list[dict[str, Any]]) -> list[int]:

@@ -1,0 +1,97 @@
+"""What a customer gave while the CRM was down — a complaint, a score, a suggestion — kept and resubmitted.
+
+Each write is kept in a slot with the idempotency key of its first attempt, so a resubmission that races
+a slow first try is recorded once. A Rasa reminder (`EXTERNAL_retry_kept_writes` →
+`action_retry_kept_writes`) resubmits after 30 s, then after twice the last wait (at most 10 minutes),
+whether or not the customer writes again, and the customer is told once it is in. A new complaint or a
+ticket question tries first too: reminders live in the Rasa process and die with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, ReminderScheduled, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import crm, say
+from actions.crm_client import CrmError
+
+KEPT_TICKET, KEPT_FEEDBACK, RETRY_WAIT = "pending_ticket", "pending_feedback", "kept_retry_wait_s"
+RETRY_INTENT = "EXTERNAL_retry_kept_writes"
+RETRY_FIRST_S, RETRY_MAX_S = 30, 600
+NEVER_VALID = (400, 422)  # the CRM refused the content itself: retrying forever helps nobody
+
+
+def schedule_retry(wait_s: int) -> list[EventType]:
+    """A reminder to resubmit the kept writes in `wait_s` seconds (it replaces an earlier one)."""
+    return [SlotSet(RETRY_WAIT, float(wait_s)),
+            ReminderScheduled(RETRY_INTENT, datetime.now() + timedelta(seconds=wait_s), name="retry_kept_writes",
+                              kill_on_user_message=False)]
+
+
+def keep_ticket(payload: dict[str, Any], key: str) -> list[EventType]:
+    """Keep a complaint ticket the CRM did not take, and schedule its resubmission."""
+    return [SlotSet(KEPT_TICKET, {"payload": payload, "key": key}), *schedule_retry(RETRY_FIRST_S)]
+
+
+def keep_feedback(tracker: Tracker, payload: dict[str, Any], key: str) -> list[EventType]:
+    """Keep a CSAT/NPS answer or suggestion the CRM did not take (after any kept earlier), and schedule it."""
+    kept = [item for item in tracker.get_slot(KEPT_FEEDBACK) or [] if isinstance(item, dict)]
+    return [SlotSet(KEPT_FEEDBACK, [*kept, {"payload": payload, "key": key}]), *schedule_retry(RETRY_FIRST_S)]
+
+
+async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Send every kept write once; tell the customer what got in; schedule another try for the rest."""
+    events: list[EventType] = []
+    client = crm(tracker)
+    still_kept = False
+    ticket = tracker.get_slot(KEPT_TICKET)
+    if ticket:
+        try:
+            if not isinstance(ticket, dict) or "payload" not in ticket:
+                raise CrmError(422, "malformed_kept_ticket")
+            created = await client.create_ticket(ticket["payload"], ticket["key"])
+        except CrmError as error:
+            still_kept = error.status not in NEVER_VALID
+            if not still_kept:
+                events.append(SlotSet(KEPT_TICKET, None))
+        else:
+            say(dispatcher, tracker, "utter_ticket_created_later", ticket_no=created["ticket_no"],
+                hours=created.get("sla_hours") or "-")
+            events += [SlotSet(KEPT_TICKET, None), SlotSet("last_ticket_no", created["ticket_no"])]
+    feedback = tracker.get_slot(KEPT_FEEDBACK)
+    if feedback:
+        left, follow_ups = [], []
+        for item in feedback if isinstance(feedback, list) else []:
+            try:
+                result = await client.feedback(item["payload"], item["key"])
+            except CrmError as error:
+                if error.status not in NEVER_VALID:
+                    left.append(item)
+            except (KeyError, TypeError):
+                continue  # not something we kept: drop it
+            else:
+                follow_ups += [result["follow_up_ticket_no"]] if result.get("follow_up_ticket_no") else []
+        if len(left) < len(feedback):
+            say(dispatcher, tracker, "utter_feedback_recorded_later")
+            for ticket_no in follow_ups:
+                say(dispatcher, tracker, "utter_feedback_follow_up", ticket_no=ticket_no)
+        events.append(SlotSet(KEPT_FEEDBACK, left or None))
+        still_kept = still_kept or bool(left)
+    if still_kept:
+        events += schedule_retry(min(2 * int(tracker.get_slot(RETRY_WAIT) or RETRY_FIRST_S), RETRY_MAX_S))
+    return events
+
+
+class ActionRetryKeptWrites(Action):
+    """Resubmit what the CRM could not take earlier (the reminder's action)."""
+
+    def name(self) -> str:
+        return "action_retry_kept_writes"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        return await resubmit_kept_writes(dispatcher, tracker)
