@@ -1,8 +1,9 @@
 """Trigger a bot survey in customers' conversations through Rasa's `trigger_intent`.
 
-Rasa being down never fails the caller: the failure is logged, written to the audit log and
-reported back. Conversations in an active handoff are skipped — the bot is paused there and a
-human is talking to the customer.
+Rasa being down never fails the caller: the failure is logged, written to the audit log, reported
+back, and the trigger is kept (`bot_triggers`) and retried by the handoff poller after 30 s, then
+twice the last wait (at most an hour), for 24 hours. Conversations in an active handoff are skipped —
+the bot is paused there and a human is talking to the customer.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crm_backend.campaign.models import BotTrigger, TriggerStatus
+from crm_backend.core.db import utcnow
 from crm_backend.handoff import service as handoff_service
 from crm_backend.handoff.models import Handoff, HandoffStatus
 from crm_backend.handoff.rasa import RasaClient, RasaUnavailable
@@ -28,6 +33,8 @@ CONCURRENCY = 8  # parallel Rasa calls of one campaign
 IN_HANDOFF = "in_handoff"
 RASA_UNAVAILABLE = "rasa_unavailable"
 NO_CONVERSATION = "no_conversation"
+RETRY_FIRST, RETRY_MAX, GIVE_UP_AFTER = timedelta(seconds=30), timedelta(hours=1), timedelta(hours=24)
+CLAIM_FOR = timedelta(minutes=2)  # a retrying process owns a trigger this long (then another may try)
 
 
 def paused_conversations(session: Session, *, conversation_ids: Sequence[str]) -> set[str]:
@@ -81,6 +88,7 @@ async def send_all(session: Session, *, rasa: RasaClient, intent: str, conversat
             handoff_service.audit(session, agent=None, action="survey_trigger_failed",
                                   details={"intent": intent, "conversation_id": conversation_id,
                                            "entities": entities or {}, "error": error})
+            keep_for_retry(session, conversation_id=conversation_id, intent=intent, entities=entities, error=error)
         session.commit()
     return {**failed, **{cid: RASA_UNAVAILABLE for cid in errors}}
 
@@ -90,3 +98,72 @@ async def ticket_resolved(session: Session, *, rasa: RasaClient, ticket_no: str,
     failed = await send_all(session, rasa=rasa, intent=TICKET_RESOLVED_INTENT, conversation_ids=[conversation_id],
                             entities={"ticket_no": ticket_no})
     return not failed
+
+
+def keep_for_retry(session: Session, *, conversation_id: str, intent: str, entities: dict[str, Any] | None = None,
+                   resume_first: bool = False, error: str = "") -> None:
+    """Keep a trigger Rasa did not take (the caller commits); `retry_due` sends it later."""
+    now = utcnow()
+    session.add(BotTrigger(conversation_id=conversation_id, intent=intent, entities=entities or {},
+                           resume_first=resume_first, status=TriggerStatus.PENDING, attempts=1,
+                           next_attempt_at=now + RETRY_FIRST, last_error=error[:300], created_at=now))
+
+
+@dataclass
+class RetryRound:
+    sent: int = 0
+    failed: int = 0
+    abandoned: int = 0
+
+
+async def retry_due(session: Session, *, rasa: RasaClient, now: datetime | None = None, limit: int = 50) -> RetryRound:
+    """Send the kept triggers that are due; several CRM processes may run this at once.
+
+    Each trigger is claimed first (an update conditional on its attempt count), so only one process
+    sends it. No transaction is open while Rasa is called.
+    """
+    now = now or utcnow()
+    due = session.execute(select(BotTrigger.id, BotTrigger.attempts)
+                          .where(BotTrigger.status == TriggerStatus.PENDING, BotTrigger.next_attempt_at <= now)
+                          .order_by(BotTrigger.next_attempt_at).limit(limit)).all()
+    session.rollback()
+    result = RetryRound()
+    for trigger_id, attempts in due:
+        handoff_service.start_write(session)
+        claimed = session.execute(
+            update(BotTrigger)
+            .where(BotTrigger.id == trigger_id, BotTrigger.attempts == attempts,
+                   BotTrigger.status == TriggerStatus.PENDING)
+            .values(attempts=attempts + 1, next_attempt_at=now + CLAIM_FOR))
+        session.commit()
+        if getattr(claimed, "rowcount", 0) != 1:
+            continue  # another process took it
+        trigger = session.get(BotTrigger, trigger_id)
+        assert trigger is not None
+        paused = bool(paused_conversations(session, conversation_ids=[trigger.conversation_id]))
+        session.commit()
+        error = IN_HANDOFF if paused else None
+        if not paused:
+            try:
+                if trigger.resume_first:
+                    await rasa.resume(trigger.conversation_id)
+                await rasa.trigger_intent(trigger.conversation_id, trigger.intent, trigger.entities or None)
+            except RasaUnavailable as failure:
+                error = str(failure)[:300]
+        handoff_service.start_write(session)
+        if error is None:
+            trigger.status, trigger.sent_at = TriggerStatus.SENT, now
+            result.sent += 1
+        elif paused or now - trigger.created_at >= GIVE_UP_AFTER:
+            # A human is talking to the customer again, or a day has passed: a survey now would be out of place.
+            trigger.status, trigger.last_error = TriggerStatus.ABANDONED, error
+            handoff_service.audit(session, agent=None, action="bot_trigger_abandoned",
+                                  details={"intent": trigger.intent, "conversation_id": trigger.conversation_id,
+                                           "attempts": trigger.attempts, "error": error})
+            result.abandoned += 1
+        else:
+            wait = min(RETRY_FIRST * 2 ** (trigger.attempts - 1), RETRY_MAX)
+            trigger.next_attempt_at, trigger.last_error = now + wait, error
+            result.failed += 1
+        session.commit()
+    return result

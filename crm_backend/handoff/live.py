@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_backend.campaign import service as campaign_service
 from crm_backend.core.bus import get_bus
 from crm_backend.core.config import get_settings
 from crm_backend.core.db import get_sessionmaker
@@ -89,6 +90,10 @@ async def poll_once(sessionmaker: Callable[[], Session] | None = None, rasa: Ras
     """One round of the poller's duties."""
     rasa = rasa or rasa_client()
     with (sessionmaker or get_sessionmaker())() as session:
+        retried = await campaign_service.retry_due(session, rasa=rasa)
+        if retried.sent or retried.failed or retried.abandoned:
+            log.info("kept bot triggers: %s sent, %s still failing, %s abandoned", retried.sent, retried.failed,
+                     retried.abandoned)
         active = list(session.scalars(select(Handoff).where(Handoff.status.in_(HandoffStatus.ACTIVE))))
         for handoff in active:
             try:

@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, Query
 
 from crm_backend.api.deps import LanguageDep, ServiceAuth, SessionDep
+from crm_backend.campaign import service as campaign_service
 from crm_backend.console import customer360
 from crm_backend.console.deps import CurrentAgent
 from crm_backend.handoff import live, present, service, tickets
@@ -181,6 +182,8 @@ async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> 
             log.warning("could not hand %s back to the bot: %s", handoff.conversation_id, error)
             service.audit(session, agent=agent, action="resume_failed", handoff_id=handoff_id,
                           details={"error": str(error)[:300]})
+            campaign_service.keep_for_retry(session, conversation_id=handoff.conversation_id, intent=RESOLVED_INTENT,
+                                            resume_first=True, error=str(error))
             session.commit()
         await live.publish("resolved", handoff_id)
     session.refresh(handoff)
