@@ -49,10 +49,10 @@ async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracke
     client = crm(tracker)
     still_kept = False
     ticket = tracker.get_slot(KEPT_TICKET)
-    if ticket:
+    if ticket and not (isinstance(ticket, dict) and "payload" in ticket):
+        events.append(SlotSet(KEPT_TICKET, None))  # not something we kept: drop it
+    elif ticket:
         try:
-            if not isinstance(ticket, dict) or "payload" not in ticket:
-                raise CrmError(422, "malformed_kept_ticket")
             created = await client.create_ticket(ticket["payload"], ticket["key"])
         except CrmError as error:
             still_kept = error.status not in NEVER_VALID

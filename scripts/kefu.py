@@ -45,9 +45,9 @@ DEV_SECRETS = {
 }
 
 RASA_TRAINING_DATA = ["data/nlu", "data/rules", "data/stories"]
-# What the trained model depends on; bot/channels only changes transport, not the model.
+# What the trained model depends on; bot/channels (transport) and bot/server.py (how Rasa is started) are not.
 FINGERPRINT_INPUTS = ["domain.yml", "domain", *RASA_TRAINING_DATA, "bot"]
-FINGERPRINT_EXCLUDE = ["bot/channels"]
+FINGERPRINT_EXCLUDE = ["bot/channels", "bot/server.py"]
 
 
 class KefuError(Exception):
@@ -301,6 +301,7 @@ class Child:
 
 
 def port_free(number: int) -> bool:
+    """True when nothing listens on 127.0.0.1:`number` (ports in TIME_WAIT count as free, as for a server)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

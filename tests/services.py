@@ -8,7 +8,6 @@ can import `port_is_free` too.
 from __future__ import annotations
 
 import os
-import socket
 import urllib.parse
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -20,14 +19,10 @@ class ServiceDown(RuntimeError):
 
 
 def port_is_free(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:`port`."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """True when nothing listens on 127.0.0.1:`port` (the probe `./kefu run` uses)."""
+    from scripts.kefu import port_free
+
+    return port_free(port)
 
 
 def fresh_database_url(name: str) -> str:

@@ -34,10 +34,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from crm_backend.cli import migrate
 from crm_backend.core.config import get_settings
-from crm_backend.core.db import get_session, make_engine, utcnow
-from crm_backend.demo.generator import generate
+from crm_backend.core.db import get_session, utcnow
+from crm_backend.tests.seeding import seeded_engine
 from tests.services import ServiceDown, fresh_database_url
 
 DB_KINDS = ["sqlite", "postgresql"]
@@ -51,15 +50,6 @@ def _recreate_pg_database(name: str) -> str:
         pytest.fail(str(error), pytrace=False)
 
 
-def _prepare(url: str, now: datetime) -> Engine:
-    migrate(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        generate(session, now=now, generated=0, hash_rounds=4)
-        session.commit()
-    return engine
-
-
 @pytest.fixture(scope="session")
 def demo_now() -> datetime:
     return utcnow()
@@ -68,14 +58,14 @@ def demo_now() -> datetime:
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory, demo_now: datetime) -> Iterator[Engine]:
     path = tmp_path_factory.mktemp("sqlite") / "kefu_test.db"
-    engine = _prepare(f"sqlite:///{path}", demo_now)
+    engine = seeded_engine(f"sqlite:///{path}", now=demo_now)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def pg_engine(demo_now: datetime) -> Iterator[Engine]:
-    engine = _prepare(_recreate_pg_database(TEST_PG_DB), demo_now)
+    engine = seeded_engine(_recreate_pg_database(TEST_PG_DB), now=demo_now)
     yield engine
     engine.dispose()
 
@@ -130,7 +120,7 @@ def fresh_engine_factory(tmp_path: Path, demo_now: datetime) -> Iterator[Callabl
             url = f"sqlite:///{tmp_path / f'fresh{len(engines)}.db'}"
         else:
             url = _recreate_pg_database(f"{TEST_PG_DB}_fresh")
-        engine = _prepare(url, demo_now)
+        engine = seeded_engine(url, now=demo_now)
         engines.append(engine)
         return engine
 

@@ -112,15 +112,20 @@ def test_telegram_forged_replayed_and_malformed_updates(b: RasaB) -> None:
     assert httpx.post(f"{b.url}/webhooks/telegram/webhook", json=poll, headers=headers).text == "success"
 
 
+def push_agent_reply(stack: Stack, b: RasaB, conversation: str, text: str, *, output_channel: str) -> None:
+    """What the CRM does for an agent reply (every Rasa instance must open the same channels)."""
+    answer = httpx.post(f"{b.url}/conversations/{conversation}/tracker/events",
+                        params={"token": stack.rasa_token, "output_channel": output_channel,
+                                "execute_side_effects": "true"},
+                        json=[{"event": "bot", "text": text}], timeout=60)
+    assert answer.status_code == 200, answer.text
+
+
 def test_agent_reply_reaches_a_telegram_user(stack: Stack, b: RasaB) -> None:
     chat = 720_000 + next(_ids) % 1000
     assert telegram(b, chat, "hello")[1]
     before = len(b.standin.sent("telegram", "sendMessage"))
-    # What the CRM does for an agent reply (every instance must open the same channels).
-    answer = httpx.post(f"{b.url}/conversations/{chat}/tracker/events",
-                        params={"token": stack.rasa_token, "output_channel": "latest", "execute_side_effects": "true"},
-                        json=[{"event": "bot", "text": "Agent Li: your parcel ships today"}], timeout=60)
-    assert answer.status_code == 200, answer.text
+    push_agent_reply(stack, b, str(chat), "Agent Li: your parcel ships today", output_channel="latest")
     sent = wait_for(lambda: [c for c in b.standin.sent("telegram", "sendMessage")[before:]
                              if c.body.get("text") == "Agent Li: your parcel ships today"])
     assert str(sent[0].body["chat_id"]) == str(chat)
@@ -262,10 +267,7 @@ def test_agent_reply_reaches_a_wechat_user_through_the_customer_service_api(stac
     openid = f"oE2E{next(_ids)}"
     assert wechat_post(b, wechat_xml(openid, "hello")).status_code == 200
     since = len(b.standin.sent("wechat", "message/custom/send"))
-    answer = httpx.post(f"{b.url}/conversations/{openid}/tracker/events",
-                        params={"token": stack.rasa_token, "output_channel": "wechat", "execute_side_effects": "true"},
-                        json=[{"event": "bot", "text": "客服小王：您的退款已处理"}], timeout=60)
-    assert answer.status_code == 200, answer.text
+    push_agent_reply(stack, b, openid, "客服小王：您的退款已处理", output_channel="wechat")
     sent = wait_for(lambda: [c for c in b.standin.sent("wechat", "message/custom/send")[since:]
                              if c.body.get("touser") == openid])
     assert sent[0].body == {"touser": openid, "msgtype": "text", "text": {"content": "客服小王：您的退款已处理"}}

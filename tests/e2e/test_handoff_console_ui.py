@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.orm import Session
 
 from tests.e2e.handoff_helpers import CHROMIUM, CHROMIUM_ARGS, shot, wait_for
 from tests.e2e.stack import ROOT
@@ -34,18 +33,11 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Pop
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from crm_backend.cli import migrate
-    from crm_backend.core.db import make_engine
-    from crm_backend.demo.generator import generate
+    from crm_backend.tests.seeding import seeded_engine
 
     folder = tmp_path_factory.mktemp("console-ui")
     database = f"sqlite:///{folder / 'crm.db'}"
-    migrate(database)
-    engine = make_engine(database)
-    with Session(engine) as session:
-        generate(session, generated=0, hash_rounds=4)
-        session.commit()
-    engine.dispose()
+    seeded_engine(database).dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_"))}
     env.update(DATABASE_URL=database, RASA_URL=f"http://127.0.0.1:{RASA_PORT}", CRM_SERVICE_TOKEN=TOKEN,
                KEFU_HANDOFF_POLL_SECONDS="0.5", PYTHONPATH=str(ROOT))

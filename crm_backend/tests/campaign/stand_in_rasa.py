@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ import pytest
 
 from crm_backend.handoff import live
 from crm_backend.handoff.rasa import RasaClient
+from tests.services import port_is_free
 
 PORTS = range(18090, 18100)
 TOKEN = "stand-in-rasa-token"
@@ -56,15 +56,7 @@ class StandInRasa:
 
 def free_port(exclude: int | None = None) -> int:
     for port in PORTS:
-        if port == exclude:
-            continue
-        with socket.socket() as probe:
-            # Like the server: ports left in TIME_WAIT by earlier tests are free to listen on.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        if port != exclude and port_is_free(port):
             return port
     raise RuntimeError("no free port in 18090–18099 for the stand-in Rasa server")
 

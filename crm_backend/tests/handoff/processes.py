@@ -10,11 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy.orm import Session
 
-from crm_backend.cli import migrate
-from crm_backend.core.db import make_engine
-from crm_backend.demo.generator import generate
+from crm_backend.tests.seeding import seeded_engine
 from tests.services import fresh_database_url
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,12 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def fresh_pg(name: str) -> str:
     """A new, migrated PostgreSQL database `name` with reference data and the named demo customers."""
     url = fresh_database_url(name)
-    migrate(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        generate(session, generated=0, hash_rounds=4)
-        session.commit()
-    engine.dispose()
+    seeded_engine(url).dispose()
     return url
 
 
