@@ -25,9 +25,17 @@ def port_is_free(port: int) -> bool:
     return port_free(port)
 
 
+def namespaced(name: str) -> str:
+    """`name` with the suffix of KEFU_TEST_NAMESPACE, so that two checkouts can test side by side."""
+    suffix = os.environ.get("KEFU_TEST_NAMESPACE", "")
+    return f"{name}_{suffix}" if suffix else name
+
+
 def fresh_database_url(name: str) -> str:
     """A new, empty PostgreSQL database `name` (dropped first) on the server of TEST_DATABASE_URL."""
     import psycopg
+
+    name = namespaced(name)
 
     base = os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
     parts = urllib.parse.urlsplit(base)
