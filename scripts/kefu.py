@@ -11,6 +11,7 @@ Standard library only: this runs before any virtual environment exists.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -159,6 +160,34 @@ def find_python(version: str) -> str:
     )
 
 
+def install_venv(name: str, python: str, exact: str, lock: Path, target: Path, marker: Path) -> None:
+    """Install the venv of `name` into `target` unless a complete one is already there."""
+    if marker.exists():
+        return
+    if target.exists():
+        shutil.rmtree(target)
+    started = time.monotonic()
+    packages = sum(1 for line in lock.read_text().splitlines() if "==" in line)
+    say(f"installing the {name} environment (Python {exact.split()[0]}, {packages} pinned packages) …")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log = VAR / "log" / f"install-{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        steps = [
+            [python, "-m", "venv", str(target)],
+            [str(target / "bin" / "python"), "-m", "pip", "install", "--no-deps",
+             "--disable-pip-version-check", "-r", str(lock)],
+        ]
+        for step in steps:
+            if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
+                raise KefuError(
+                    f"installing the {name} environment failed (see {log}) — check network access to "
+                    f"the package index and {lock.relative_to(ROOT)}"
+                )
+    marker.write_text(exact + "\n")
+    say(f"{name} environment ready in {time.monotonic() - started:.0f} s")
+
+
 def ensure_venv(name: str) -> Path:
     """Create or reuse the cached venv for `name`, keyed by its lock file and interpreter."""
     version, lock = ENVIRONMENTS[name]
@@ -170,29 +199,11 @@ def ensure_venv(name: str) -> Path:
     key = hashlib.sha256(lock.read_bytes() + exact.encode()).hexdigest()[:16]
     target = CACHE / "venvs" / f"{name}-{key}"
     marker = target / ".kefu-complete"
-    if not marker.exists():
-        if target.exists():
-            shutil.rmtree(target)
-        started = time.monotonic()
-        packages = sum(1 for line in lock.read_text().splitlines() if "==" in line)
-        say(f"installing the {name} environment (Python {exact.split()[0]}, {packages} pinned packages) …")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        log = VAR / "log" / f"install-{name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as out:
-            steps = [
-                [python, "-m", "venv", str(target)],
-                [str(target / "bin" / "python"), "-m", "pip", "install", "--no-deps",
-                 "--disable-pip-version-check", "-r", str(lock)],
-            ]
-            for step in steps:
-                if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
-                    raise KefuError(
-                        f"installing the {name} environment failed (see {log}) — check network access to "
-                        f"the package index and {lock.relative_to(ROOT)}"
-                    )
-        marker.write_text(exact + "\n")
-        say(f"{name} environment ready in {time.monotonic() - started:.0f} s")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Two checkouts sharing the cache must not install into the same folder at once.
+    with (CACHE / "venvs" / f"{name}-{key}.lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        install_venv(name, python, exact, lock, target, marker)
     link = ROOT / ".venvs" / name
     link.parent.mkdir(exist_ok=True)
     if not (link.is_symlink() and os.readlink(link) == str(target)):
@@ -281,7 +292,10 @@ def ensure_model(env: dict[str, str]) -> Path:
         raise KefuError(f"model training failed (exit {code}; see {log}) — "
                         "fix config.yml, domain.yml or data/ and run again")
     (CACHE / "models").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(model, cached)
+    # Another checkout may restore this model while it is copied: publish it whole or not at all.
+    partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+    shutil.copy2(model, partial)
+    partial.replace(cached)
     say(f"model trained in {time.monotonic() - started:.0f} s → {model.relative_to(ROOT)}")
     return model
 
