@@ -17,7 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm_backend.core.config import get_settings
-from crm_backend.core.db import get_sessionmaker
+from crm_backend.core.db import get_sessionmaker, write_unit
+from crm_backend.customer.models import Customer
+from crm_backend.demo.generator import SEED, generate
+from crm_backend.demo.service_history import generate as generate_service_history
+from crm_backend.points.service import expire_all
+from crm_backend.scoring.service import rescore_all
+from crm_backend.tier.service import review_all
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
@@ -37,32 +43,15 @@ def migrate(url: str | None = None) -> None:
 
 
 def run_seed_hooks(session: Session, *, rng: random.Random) -> list[str]:
-    """Service history (tickets, surveys, interactions) and scores, from the analytics package if present."""
-    from crm_backend.customer.models import Customer
-
-    notes: list[str] = []
-    try:
-        from crm_backend.demo.service_history import generate as generate_service_history
-    except ImportError as error:
-        notes.append(f"service history skipped ({error})")
-    else:
-        customers = list(session.scalars(select(Customer).order_by(Customer.id)))
-        generate_service_history(session, rng=rng, customers=customers)
-        session.flush()
-    try:
-        from crm_backend.scoring.service import rescore_all
-    except ImportError as error:
-        notes.append(f"scoring skipped ({error})")
-    else:
-        notes.append(f"{rescore_all(session):,} customers scored")
-    return notes
+    """Service history (tickets, surveys, interactions) and scores."""
+    customers = list(session.scalars(select(Customer).order_by(Customer.id)))
+    generate_service_history(session, rng=rng, customers=customers)
+    session.flush()
+    return [f"{rescore_all(session):,} customers scored"]
 
 
 def seed(*, generated: int = 2000) -> str:
     """Load the demo dataset when the customers table is empty; return the one-line summary."""
-    from crm_backend.customer.models import Customer
-    from crm_backend.demo.generator import SEED, generate
-
     started = time.monotonic()
     with get_sessionmaker()() as session:
         existing = session.scalar(select(func.count()).select_from(Customer)) or 0
@@ -94,15 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "seed":
         print(seed(generated=args.customers))
     elif args.command == "expire-points":
-        from crm_backend.points.service import expire_all
-
-        with get_sessionmaker()() as session:
-            print(f"expired {expire_all(session):,} points")
+        with write_unit() as session:
+            expired = expire_all(session)
+        print(f"expired {expired:,} points")
     elif args.command == "review-tiers":
-        from crm_backend.tier.service import review_all
-
-        with get_sessionmaker()() as session:
-            print(f"{review_all(session):,} tier changes")
+        with write_unit() as session:
+            changed = review_all(session)
+        print(f"{changed:,} tier changes")
     return 0
 
 

@@ -11,25 +11,26 @@ from crm_backend.api.main import include_routes
 from crm_backend.core.config import Settings, get_settings
 from crm_backend.core.errors import add_exception_handlers
 from crm_backend.core.limits import BodySizeLimitMiddleware
-from crm_backend.core.maintenance import MaintenanceThread
+from crm_backend.jobs import Jobs
+from crm_backend.subscriptions import subscribe_all
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the CRM app: routes, error handlers, body-size limit. Touches no database."""
+    """Build the CRM app: routes, error handlers, body-size limit, after-commit subscriptions, background jobs.
+
+    Touches no database; the jobs start with the lifespan.
+    """
     config = settings or get_settings()
+    subscribe_all()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        maintenance = None
-        if config.maintenance_interval_seconds > 0:
-            maintenance = MaintenanceThread(config.maintenance_interval_seconds,
-                                            config.maintenance_initial_delay_seconds)
-            maintenance.start()
+        jobs = Jobs(config)
+        jobs.start()
         try:
             yield
         finally:
-            if maintenance is not None:
-                maintenance.stop()
+            await jobs.stop()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from crm_backend.core.config import Settings, get_settings
-from crm_backend.core.db import get_session
+from crm_backend.core.db import SessionDep
 from crm_backend.core.errors import UnauthorizedError
 from crm_backend.core.i18n import Language, pick_language
 from crm_backend.core.security import check_service_token, decode_customer_token
 
-SessionDep = Annotated[Session, Depends(get_session)]
+__all__ = ["SessionDep", "SettingsDep", "ServiceAuth", "LanguageDep", "CurrentCustomerId", "CsrfProtected",
+           "CurrentAgent", "CurrentSupervisor", "require_service_token"]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 _bearer = HTTPBearer(auto_error=False, description="CRM_SERVICE_TOKEN")
@@ -54,4 +54,4 @@ def customer_from_token(
 CurrentCustomerId = Annotated[int, Depends(customer_from_token)]
 
 # Agent-console auth (session cookie, CSRF on unsafe methods, roles) lives with the console.
-from crm_backend.console.deps import CsrfProtected, CurrentAgent, CurrentSupervisor  # noqa: E402, F401
+from crm_backend.console.deps import CsrfProtected, CurrentAgent, CurrentSupervisor  # noqa: E402

@@ -1,44 +1,45 @@
-"""The `/api/v1` router, assembled from every module in `crm_backend/api/routes/`.
-
-Each route module may define:
-- `router: APIRouter` — included under `/api/v1`;
-- `root_router: APIRouter` — included at the site root (HTML pages such as /console, /demo);
-- `install(app: FastAPI) -> None` — optional hook for static mounts or middleware.
-Adding a file there is enough; nothing else needs editing.
-"""
+"""The `/api/v1` router and the site-root pages, every route module listed here by hand."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from types import ModuleType
-
 from fastapi import APIRouter, FastAPI
 
-from crm_backend.api import routes
+from crm_backend.api.routes import (
+    analysis,
+    auth,
+    campaigns,
+    console,
+    customers,
+    dashboard,
+    dev,
+    escalation,
+    feedback,
+    handoffs,
+    identity,
+    interactions,
+    orders,
+    points,
+    rewards,
+    scores,
+    tickets,
+    tiers,
+    widget,
+)
 
 API_PREFIX = "/api/v1"
 
-
-def route_modules() -> list[ModuleType]:
-    """Import every module in crm_backend.api.routes, sorted by name."""
-    names = sorted(info.name for info in pkgutil.iter_modules(routes.__path__) if not info.name.startswith("_"))
-    return [importlib.import_module(f"{routes.__name__}.{name}") for name in names]
+API_ROUTERS = (analysis.router, auth.router, campaigns.router, console.router, customers.router, dashboard.router,
+               dev.router, escalation.router, feedback.router, handoffs.router, identity.router,
+               interactions.router, orders.router, points.router, rewards.router, scores.router, tickets.router,
+               tiers.router)
+ROOT_ROUTERS = (auth.root_router, console.root_router, widget.root_router)  # HTML pages: /console, /demo, …
 
 
 def include_routes(app: FastAPI) -> None:
-    """Include the API router under /api/v1 and every module's root router / install hook."""
+    """Include every API router under /api/v1 and the page routers at the site root."""
     api_router = APIRouter(prefix=API_PREFIX)
-    modules = route_modules()
-    for module in modules:
-        router = getattr(module, "router", None)
-        if isinstance(router, APIRouter):
-            api_router.include_router(router)
+    for router in API_ROUTERS:
+        api_router.include_router(router)
     app.include_router(api_router)
-    for module in modules:
-        root_router = getattr(module, "root_router", None)
-        if isinstance(root_router, APIRouter):
-            app.include_router(root_router)
-        install = getattr(module, "install", None)
-        if callable(install):
-            install(app)
+    for router in ROOT_ROUTERS:
+        app.include_router(router)

@@ -1,9 +1,12 @@
 """Trigger a bot survey in customers' conversations through Rasa's `trigger_intent`.
 
 Rasa being down never fails the caller: the failure is logged, written to the audit log, reported
-back, and the trigger is kept (`bot_triggers`) and retried by the handoff poller after 30 s, then
-twice the last wait (at most an hour), for 24 hours. Conversations in an active handoff are skipped —
-the bot is paused there and a human is talking to the customer.
+back, and the trigger is kept (`bot_triggers`) and retried by the handoff poller (crm_backend/jobs.py)
+after 30 s, then twice the last wait (at most an hour), for 24 hours. Conversations in an active
+handoff are skipped — the bot is paused there and a human is talking to the customer.
+
+No transaction is open while Rasa is called: what the caller wrote so far is committed first (the
+bot must not announce what is not stored), and database work runs in the threadpool.
 """
 
 from __future__ import annotations
@@ -15,15 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from crm_backend.campaign import repository
 from crm_backend.campaign.models import BotTrigger, TriggerStatus
-from crm_backend.core.db import utcnow
-from crm_backend.handoff import service as handoff_service
-from crm_backend.handoff.models import Handoff, HandoffStatus
-from crm_backend.handoff.rasa import RasaClient, RasaUnavailable
-from crm_backend.interaction.models import Interaction
+from crm_backend.core.db import begin_write, utcnow
+from crm_backend.core.rasa import RasaClient, RasaUnavailable
+from crm_backend.handoff.audit import audit
+from crm_backend.interaction import repository as interactions
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +40,14 @@ RETRY_FIRST, RETRY_MAX, GIVE_UP_AFTER = timedelta(seconds=30), timedelta(hours=1
 CLAIM_FOR = timedelta(minutes=2)  # a retrying process owns a trigger this long (then another may try)
 
 
-def paused_conversations(session: Session, *, conversation_ids: Sequence[str]) -> set[str]:
-    """The conversations among these that are in an active (waiting or assigned) handoff."""
-    if not conversation_ids:
-        return set()
-    rows = session.scalars(select(Handoff.conversation_id).where(
-        Handoff.conversation_id.in_(set(conversation_ids)), Handoff.status.in_(HandoffStatus.ACTIVE)))
-    return set(rows)
-
-
 def latest_conversations(session: Session, *, customer_ids: Sequence[int]) -> dict[int, str]:
     """Each customer's most recent conversation id (from the interactions table); customers without one are absent."""
-    latest: dict[int, str] = {}
-    rows = session.execute(select(Interaction.customer_id, Interaction.conversation_id)
-                           .where(Interaction.customer_id.in_(set(customer_ids)))
-                           .order_by(Interaction.created_at, Interaction.id))
-    for customer_id, conversation_id in rows:
-        if customer_id is not None:
-            latest[customer_id] = conversation_id  # later rows win
-    return latest
+    return interactions.latest_conversations(session, customer_ids)
+
+
+def _commit_read(session: Session) -> None:
+    if session.in_transaction():
+        session.commit()
 
 
 async def send_all(session: Session, *, rasa: RasaClient, intent: str, conversation_ids: Sequence[str],
@@ -65,9 +57,13 @@ async def send_all(session: Session, *, rasa: RasaClient, intent: str, conversat
     Rasa is called with no transaction open; failures are then recorded in the audit log and committed.
     """
     unique = list(dict.fromkeys(conversation_ids))
-    failed = {cid: IN_HANDOFF for cid in paused_conversations(session, conversation_ids=unique)}
-    if session.in_transaction():
-        session.commit()
+
+    def paused() -> set[str]:
+        found = repository.paused_conversations(session, unique)
+        _commit_read(session)
+        return found
+
+    failed = {cid: IN_HANDOFF for cid in await run_in_threadpool(paused)}
     gate = asyncio.Semaphore(CONCURRENCY)
     errors: dict[str, str] = {}
 
@@ -83,13 +79,17 @@ async def send_all(session: Session, *, rasa: RasaClient, intent: str, conversat
     for conversation_id, reason in failed.items():
         log.info("skipped %s in %s: %s", intent, conversation_id, reason)
     if errors:
-        handoff_service.start_write(session)
-        for conversation_id, error in errors.items():
-            handoff_service.audit(session, agent=None, action="survey_trigger_failed",
-                                  details={"intent": intent, "conversation_id": conversation_id,
-                                           "entities": entities or {}, "error": error})
-            keep_for_retry(session, conversation_id=conversation_id, intent=intent, entities=entities, error=error)
-        session.commit()
+        def record() -> None:
+            begin_write(session)
+            for conversation_id, error in errors.items():
+                audit(session, agent=None, action="survey_trigger_failed",
+                      details={"intent": intent, "conversation_id": conversation_id, "entities": entities or {},
+                               "error": error})
+                keep_for_retry(session, conversation_id=conversation_id, intent=intent, entities=entities,
+                               error=error)
+            session.commit()
+
+        await run_in_threadpool(record)
     return {**failed, **{cid: RASA_UNAVAILABLE for cid in errors}}
 
 
@@ -102,7 +102,7 @@ async def ticket_resolved(session: Session, *, rasa: RasaClient, ticket_no: str,
 
 def keep_for_retry(session: Session, *, conversation_id: str, intent: str, entities: dict[str, Any] | None = None,
                    resume_first: bool = False, error: str = "") -> None:
-    """Keep a trigger Rasa did not take (the caller commits); `retry_due` sends it later."""
+    """Keep a trigger Rasa did not take (written with the caller's unit); `retry_due` sends it later."""
     now = utcnow()
     session.add(BotTrigger(conversation_id=conversation_id, intent=intent, entities=entities or {},
                            resume_first=resume_first, status=TriggerStatus.PENDING, attempts=1,
@@ -123,25 +123,31 @@ async def retry_due(session: Session, *, rasa: RasaClient, now: datetime | None 
     sends it. No transaction is open while Rasa is called.
     """
     now = now or utcnow()
-    due = session.execute(select(BotTrigger.id, BotTrigger.attempts)
-                          .where(BotTrigger.status == TriggerStatus.PENDING, BotTrigger.next_attempt_at <= now)
-                          .order_by(BotTrigger.next_attempt_at).limit(limit)).all()
-    session.rollback()
+
+    def due() -> list[tuple[int, int]]:
+        rows = repository.due_triggers(session, now=now, limit=limit)
+        session.rollback()
+        return rows
+
     result = RetryRound()
-    for trigger_id, attempts in due:
-        handoff_service.start_write(session)
-        claimed = session.execute(
-            update(BotTrigger)
-            .where(BotTrigger.id == trigger_id, BotTrigger.attempts == attempts,
-                   BotTrigger.status == TriggerStatus.PENDING)
-            .values(attempts=attempts + 1, next_attempt_at=now + CLAIM_FOR))
-        session.commit()
-        if getattr(claimed, "rowcount", 0) != 1:
-            continue  # another process took it
-        trigger = session.get(BotTrigger, trigger_id)
-        assert trigger is not None
-        paused = bool(paused_conversations(session, conversation_ids=[trigger.conversation_id]))
-        session.commit()
+    for trigger_id, attempts in await run_in_threadpool(due):
+        def claim(trigger_id: int = trigger_id, attempts: int = attempts) -> tuple[BotTrigger, bool] | None:
+            begin_write(session)
+            claimed = repository.claim_trigger(session, trigger_id=trigger_id, attempts=attempts,
+                                               hold_until=now + CLAIM_FOR)
+            session.commit()
+            if not claimed:
+                return None  # another process took it
+            trigger = session.get(BotTrigger, trigger_id)
+            assert trigger is not None
+            paused = bool(repository.paused_conversations(session, [trigger.conversation_id]))
+            session.commit()
+            return trigger, paused
+
+        taken = await run_in_threadpool(claim)
+        if taken is None:
+            continue
+        trigger, paused = taken
         error = IN_HANDOFF if paused else None
         if not paused:
             try:
@@ -150,20 +156,26 @@ async def retry_due(session: Session, *, rasa: RasaClient, now: datetime | None 
                 await rasa.trigger_intent(trigger.conversation_id, trigger.intent, trigger.entities or None)
             except RasaUnavailable as failure:
                 error = str(failure)[:300]
-        handoff_service.start_write(session)
-        if error is None:
-            trigger.status, trigger.sent_at = TriggerStatus.SENT, now
-            result.sent += 1
-        elif paused or now - trigger.created_at >= GIVE_UP_AFTER:
-            # A human is talking to the customer again, or a day has passed: a survey now would be out of place.
-            trigger.status, trigger.last_error = TriggerStatus.ABANDONED, error
-            handoff_service.audit(session, agent=None, action="bot_trigger_abandoned",
-                                  details={"intent": trigger.intent, "conversation_id": trigger.conversation_id,
-                                           "attempts": trigger.attempts, "error": error})
-            result.abandoned += 1
-        else:
-            wait = min(RETRY_FIRST * 2 ** (trigger.attempts - 1), RETRY_MAX)
-            trigger.next_attempt_at, trigger.last_error = now + wait, error
-            result.failed += 1
-        session.commit()
+        await run_in_threadpool(_record_attempt, session, trigger, error=error, paused=paused, now=now,
+                                result=result)
     return result
+
+
+def _record_attempt(session: Session, trigger: BotTrigger, *, error: str | None, paused: bool, now: datetime,
+                    result: RetryRound) -> None:
+    begin_write(session)
+    if error is None:
+        trigger.status, trigger.sent_at = TriggerStatus.SENT, now
+        result.sent += 1
+    elif paused or now - trigger.created_at >= GIVE_UP_AFTER:
+        # A human is talking to the customer again, or a day has passed: a survey now would be out of place.
+        trigger.status, trigger.last_error = TriggerStatus.ABANDONED, error
+        audit(session, agent=None, action="bot_trigger_abandoned",
+              details={"intent": trigger.intent, "conversation_id": trigger.conversation_id,
+                       "attempts": trigger.attempts, "error": error})
+        result.abandoned += 1
+    else:
+        wait = min(RETRY_FIRST * 2 ** (trigger.attempts - 1), RETRY_MAX)
+        trigger.next_attempt_at, trigger.last_error = now + wait, error
+        result.failed += 1
+    session.commit()

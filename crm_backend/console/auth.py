@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
 from crm_backend.core.config import get_settings
+from crm_backend.core.db import begin_write, utcnow
 from crm_backend.core.errors import RateLimited, UnauthorizedError
 from crm_backend.core.security import verify_password
+from crm_backend.handoff.audit import audit
 from crm_backend.handoff.models import AgentSession
-from crm_backend.handoff.service import audit, now_utc, start_write
 
 SESSION_COOKIE = "kefu_session"
 LOGIN_CSRF_COOKIE = "kefu_login_csrf"
@@ -123,26 +124,32 @@ def set_limiter(limiter: LoginRateLimiter | None) -> None:
 # --------------------------------------------------------------------------- sessions
 
 
+class LoginFailed(UnauthorizedError):
+    keep_writes = True  # the request's unit commits the `login_failed` audit row despite the 401
+
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password", "用户名或密码错误")
+
+
 def login(session: Session, *, username: str, password: str, client: str) -> tuple[AgentSession, Agent]:
     """Check the credentials (rate-limited per client + username) and open a console session."""
     limiter = get_limiter()
     key = f"{client}:{username.strip().lower()}"
     limiter.check(key)
-    start_write(session)
+    begin_write(session)
     agent = session.scalars(select(Agent).where(Agent.username == username.strip())).first()
     if agent is None or not agent.is_active or not verify_password(password, agent.password_hash):
         limiter.fail(key)
         audit(session, agent=agent, action="login_failed", details={"username": username[:64]}, ip=client)
-        session.commit()
-        raise UnauthorizedError("Wrong username or password", "用户名或密码错误")
+        raise LoginFailed()
     limiter.reset(key)
-    now = now_utc()
+    now = utcnow()
     row = AgentSession(id=secrets.token_urlsafe(32), agent_id=agent.id, csrf_token=secrets.token_urlsafe(32),
                        created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=SESSION_HOURS))
     session.add(row)
     agent.last_seen_at, agent.is_online = now, True
     audit(session, agent=agent, action="login", ip=client)
-    session.commit()
+    session.flush()
     return row, agent
 
 
@@ -152,7 +159,7 @@ def load(session: Session, *, cookie: str | None) -> tuple[AgentSession, Agent] 
     if session_id is None:
         return None
     row = session.get(AgentSession, session_id)
-    if row is None or row.revoked or row.expires_at <= now_utc():
+    if row is None or row.revoked or row.expires_at <= utcnow():
         return None
     agent = session.get(Agent, row.agent_id)
     if agent is None or not agent.is_active:
@@ -162,8 +169,8 @@ def load(session: Session, *, cookie: str | None) -> tuple[AgentSession, Agent] 
 
 def logout(session: Session, *, row: AgentSession, agent: Agent) -> None:
     """Revoke the session; the agent's conversations stay assigned until the presence timeout."""
-    start_write(session)
+    begin_write(session)
     row.revoked = True
     agent.is_online = False
     audit(session, agent=agent, action="logout")
-    session.commit()
+    session.flush()

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
 from crm_backend.console import auth
-from crm_backend.core.db import get_session
+from crm_backend.core.db import SessionDep
 from crm_backend.core.errors import ForbiddenError, UnauthorizedError
 from crm_backend.handoff.errors import CsrfFailed
 from crm_backend.handoff.models import AgentSession
@@ -17,8 +16,7 @@ from crm_backend.handoff.models import AgentSession
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def console_session(request: Request, session: Annotated[Session, Depends(get_session)]
-                    ) -> tuple[AgentSession, Agent]:
+def console_session(request: Request, session: SessionDep) -> tuple[AgentSession, Agent]:
     """The logged-in console session (401 `unauthorized` without a valid cookie)."""
     found = auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE))
     if found is None:

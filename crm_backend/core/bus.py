@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from crm_backend.core.config import get_settings
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
@@ -114,8 +116,6 @@ def get_bus() -> EventBus:
     """The process-wide bus, chosen by REDIS_URL on first use (no I/O at import time)."""
     global _bus
     if _bus is None:
-        from crm_backend.core.config import get_settings
-
         url = (get_settings().redis_url or "").strip()
         _bus = RedisBus(url) if url else InProcessBus()
     return _bus

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Points expiry + tier review inside the CRM process; 0 disables (then use `cli expire-points`).
     maintenance_interval_seconds: int = 6 * 3600
     maintenance_initial_delay_seconds: int = 120
+    # The handoff poller (crm_backend/jobs.py): Rasa trackers → console, reply retries, kept bot triggers.
+    kefu_handoff_poller: bool = True
+    kefu_handoff_poll_seconds: float = 1.5
 
     @property
     def is_development(self) -> bool:

@@ -7,17 +7,21 @@ serialize, see `begin_write`) behave like on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
+from crm_backend.core import events
 from crm_backend.core.config import get_settings
 
 NAMING_CONVENTION = {
@@ -29,6 +33,7 @@ NAMING_CONVENTION = {
 }
 
 IMMEDIATE = "kefu_sqlite_immediate"
+WRITING = "kefu_writing"  # session.info flag: the open transaction began as a writer
 
 
 class Base(DeclarativeBase):
@@ -40,6 +45,13 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """`moment` as an aware UTC datetime; a naive one (SQLite, raw SQL) is taken to be UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -58,9 +70,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -109,20 +119,89 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one session per request; services commit explicitly."""
-    with get_sessionmaker()() as session:
+def finish(session: Session, *, failed: bool) -> None:
+    """End a write unit: roll back on failure, else commit and deliver the after-commit events."""
+    if failed:
+        session.rollback()
+        events.discard(session)
+        return
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        events.discard(session)
+        raise
+    events.dispatch(session)
+
+
+@asynccontextmanager
+async def unit_of_work(session: Session) -> AsyncIterator[Session]:
+    """The request's write unit: commit (then after-commit events) or roll back, whatever the response.
+
+    A 4xx raised as a domain error rolls back, so a SQLite `BEGIN IMMEDIATE` never outlives its
+    request; an error whose class sets `keep_writes` (a failed login's audit row) commits instead.
+    Commit and rollback run in the threadpool: no database call blocks the event loop.
+    """
+    try:
+        yield session
+    except BaseException as error:
+        await run_in_threadpool(finish, session, failed=not getattr(error, "keep_writes", False))
+        raise
+    await run_in_threadpool(finish, session, failed=False)
+    await events.announce(session)
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """FastAPI dependency (function scope, see api/deps.py): one session and one write unit per request."""
+    session = get_sessionmaker()()
+    try:
+        async with unit_of_work(session):
+            yield session
+    finally:
+        await run_in_threadpool(session.close)
+
+
+@contextmanager
+def committed(session: Session) -> Iterator[Session]:
+    """Make the block a write unit on `session`: commit (then after-commit events) or roll back."""
+    try:
+        yield session
+    except BaseException:
+        finish(session, failed=True)
+        raise
+    finish(session, failed=False)
+
+
+@contextmanager
+def write_unit() -> Iterator[Session]:
+    """A unit of work outside a request (jobs, CLI): its own session, committed or rolled back, closed."""
+    with get_sessionmaker()() as session, committed(session):
         yield session
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer.
+    """Make the session's transaction a writer's before its first write.
 
-    On SQLite this issues `BEGIN IMMEDIATE` so read-modify-write sequences cannot hit a
-    stale snapshot; on PostgreSQL row locks (`SELECT … FOR UPDATE`) do the work. Call it
-    before the first query of the transaction; if a transaction is already open (tests
-    run inside a savepoint) it is a no-op.
+    On SQLite this issues `BEGIN IMMEDIATE`, so a read-modify-write sequence waits for the lock
+    instead of failing on a stale snapshot ("database is locked" when a read transaction later
+    writes); on PostgreSQL row locks (`SELECT … FOR UPDATE`) do the work. A read-only transaction
+    already open (the auth lookups of the request) is ended first; a second call in the same
+    transaction is a no-op.
     """
     if session.in_transaction():
-        return
+        if session.info.get(WRITING):
+            return
+        session.commit()
     session.connection(execution_options={IMMEDIATE: True})
+    session.info[WRITING] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _writer_done(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(WRITING, None)
+
+
+# Function scope: the unit ends (commit or rollback) before the response is sent, so a client never
+# reads an answer whose write is not yet committed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,10 +1,8 @@
-"""Idempotency keys for retried writes.
+"""Idempotency keys for retried writes: the one mechanism every write with an `Idempotency-Key` uses.
 
-Usage: `idempotency.run_once(session, scope=..., key=key, payload=body, write=do_the_write)` runs the write
-in one write transaction and stores its answer; services with their own locking (points) call `lookup`
-and `store` themselves inside their transaction.
-
-Same key + same body → the stored response; same key + other body → IdempotencyConflict (409).
+A route wraps its write: `idempotency.run_once(session, scope=..., key=key, payload=body, model=XOut,
+write=lambda: XOut(...))`. Same key + same body → the stored answer, nothing written again; same key +
+other body → IdempotencyConflict (409 `idempotency_conflict`). No key → the write runs plainly.
 """
 
 from __future__ import annotations
@@ -13,8 +11,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -23,6 +22,7 @@ from crm_backend.core.db import Base, UTCDateTime, begin_write, utcnow
 from crm_backend.core.errors import IdempotencyConflict, ValidationFailed
 
 MAX_KEY_LENGTH = 128
+M = TypeVar("M", bound=BaseModel)
 
 
 class IdempotencyKey(Base):
@@ -67,37 +67,36 @@ def lookup(session: Session, *, scope: str, key: str | None, payload: Any) -> tu
     return row.status_code, row.response_json
 
 
-def store(session: Session, *, scope: str, key: str | None, payload: Any, status_code: int, response: Any) -> None:
+def store(session: Session, *, scope: str, key: str, payload: Any, status_code: int, response: Any) -> None:
     """Remember the response for this key (flushed with the caller's transaction)."""
-    if key is None:
-        return
     session.add(IdempotencyKey(scope=scope, key=key, request_hash=request_hash(payload), status_code=status_code,
                                response_json=response))
+    session.flush()
 
 
-def run_once(session: Session, *, scope: str, key: str | None, payload: Any, write: Callable[[], Any],
-             status_code: int = 201) -> tuple[int, Any]:
-    """Run `write` (which returns the JSON answer) once per key in one write transaction and commit.
+def run_once(session: Session, *, scope: str, key: str | None, payload: Any, model: type[M],
+             write: Callable[[], M], status_code: int = 201) -> M:
+    """Run `write` once per (scope, key) inside the caller's write unit and remember its answer.
 
     A repeated key replays the stored answer without writing. When a concurrent request with the same
-    key commits first, ours fails on the unique key and answers like that one did.
+    key committed first (PostgreSQL; SQLite writers are serialized by `begin_write`), ours fails on the
+    unique key, is rolled back whole and answers like that one did.
     """
+    key = check_key(key)
+    begin_write(session)
+    replay = lookup(session, scope=scope, key=key, payload=payload)
+    if replay is not None:
+        return model.model_validate(replay[1])
+    result = write()
+    if key is None:
+        return result
     try:
-        begin_write(session)
-        replay = lookup(session, scope=scope, key=key, payload=payload)
-        if replay is not None:
-            session.rollback()
-            return replay
-        body = write()
-        store(session, scope=scope, key=key, payload=payload, status_code=status_code, response=body)
-        session.commit()
-        return status_code, body
+        store(session, scope=scope, key=key, payload=payload, status_code=status_code,
+              response=result.model_dump(mode="json"))
     except IntegrityError:
         session.rollback()
         replay = lookup(session, scope=scope, key=key, payload=payload)
         if replay is None:
             raise
-        return replay
-    except BaseException:
-        session.rollback()
-        raise
+        return model.model_validate(replay[1])
+    return result

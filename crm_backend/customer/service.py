@@ -27,9 +27,9 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def update_customer(session: Session, *, customer_id: int, changes: dict[str, object]) -> Customer:
-    """Apply profile changes (language, email, consents) and commit."""
+    """Apply profile changes (language, email, consents)."""
     customer = get_customer(session, customer_id=customer_id)
     for field, value in changes.items():
         setattr(customer, field, value)
-    session.commit()
+    session.flush()
     return customer

@@ -10,10 +10,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
+from crm_backend.core.db import as_utc
 from crm_backend.customer.models import Customer
 from crm_backend.dashboard import kpi
 from crm_backend.feedback.models import Feedback
-from crm_backend.handoff import service as handoff_service
+from crm_backend.handoff import present
+from crm_backend.handoff import repository as handoff_repository
+from crm_backend.handoff.assignment import online_agent_ids
 from crm_backend.handoff.models import AuditLog, Handoff, HandoffStatus
 from crm_backend.interaction.models import Interaction
 from crm_backend.scoring.formulas import SEGMENT_NAMES
@@ -67,10 +70,10 @@ def kpis(session: Session, *, start: date, end: date, now: datetime | None = Non
         "containment_rate": kpi.containment_rate(contained, len(interactions)),
         "conversations": len(interactions), "escalations": escalated,
         "first_response_seconds": kpi.first_response_seconds(
-            (handoff_service.aware(c) or now, handoff_service.aware(f)) for c, f in handoffs),
+            (as_utc(c) or now, as_utc(f)) for c, f in handoffs),
         "handoffs": len(handoffs),
         "sla_breaches": sum(1 for due, resolved in tickets
-                            if kpi.sla_breached(handoff_service.aware(due), handoff_service.aware(resolved), now)),
+                            if kpi.sla_breached(as_utc(due), as_utc(resolved), now)),
         "tickets": len(tickets),
     }
 
@@ -85,13 +88,13 @@ def timeseries(session: Session, *, start: date, end: date) -> list[dict[str, An
         day += timedelta(days=1)
     for created, escalated in session.execute(select(Interaction.created_at, Interaction.escalated).where(
             Interaction.created_at >= lo, Interaction.created_at < hi)):
-        bucket = days.get((handoff_service.aware(created) or lo).date())
+        bucket = days.get((as_utc(created) or lo).date())
         if bucket is not None:
             bucket["conversations"] += 1
             bucket["escalations"] += int(bool(escalated))
     for created, score in session.execute(select(Feedback.created_at, Feedback.score).where(
             Feedback.kind == "csat", Feedback.score.is_not(None), Feedback.created_at >= lo, Feedback.created_at < hi)):
-        bucket = days.get((handoff_service.aware(created) or lo).date())
+        bucket = days.get((as_utc(created) or lo).date())
         if bucket is not None:
             bucket["csat_scores"].append(score)
     return [{"day": b["day"], "conversations": b["conversations"], "escalations": b["escalations"],
@@ -125,8 +128,8 @@ def churn_list(session: Session, *, language: str = "en", limit: int = 50) -> li
 def agents(session: Session, *, start: date, end: date) -> list[dict[str, Any]]:
     """Each agent: presence, load now, conversations resolved and average CSAT credited in the period."""
     lo, hi = bounds(start, end)
-    online = handoff_service.online_agent_ids(session)
-    loads = handoff_service.agent_loads(session)
+    online = online_agent_ids(session)
+    loads = handoff_repository.agent_loads(session)
     resolved = {agent_id: n for agent_id, n in session.execute(
         select(Handoff.resolved_by_agent_id, func.count()).where(Handoff.resolved_at >= lo, Handoff.resolved_at < hi)
         .group_by(Handoff.resolved_by_agent_id))}
@@ -152,8 +155,6 @@ def live_queue(session: Session, *, now: datetime | None = None) -> list[dict[st
     now = now or datetime.now(UTC)
     rows = list(session.scalars(select(Handoff).where(Handoff.status.in_(HandoffStatus.ACTIVE)).order_by(
         Handoff.value_customer.desc(), Handoff.priority_rank, Handoff.created_at)))
-    from crm_backend.handoff import present
-
     return [{"id": h.id, "customer_name": h.customer_name, "priority": h.priority, "status": h.status,
              "assigned_agent_name": h.assigned_agent_name, "channel": h.channel,
              "waiting_minutes": round(h.waiting_seconds / 60, 1), "value_customer": h.value_customer}
@@ -166,6 +167,6 @@ def audit_trail(session: Session, *, start: date, end: date, limit: int = 200) -
     names = {a.id: a.display_name for a in session.scalars(select(Agent))}
     rows = session.scalars(select(AuditLog).where(AuditLog.created_at >= lo, AuditLog.created_at < hi)
                            .order_by(AuditLog.id.desc()).limit(limit))
-    return [{"at": (handoff_service.aware(r.created_at) or lo).isoformat(timespec="seconds"),
+    return [{"at": (as_utc(r.created_at) or lo).isoformat(timespec="seconds"),
              "agent": names.get(r.agent_id, "system") if r.agent_id is not None else "system",
              "action": r.action, "handoff_id": r.handoff_id, "details": r.details, "ip": r.ip} for r in rows]

@@ -25,6 +25,7 @@ from crm_backend.core.db import utcnow
 from crm_backend.customer.models import Customer
 from crm_backend.feedback.models import Feedback
 from crm_backend.interaction.models import Interaction
+from crm_backend.text.analyzer import warm_up
 from crm_backend.text.data import Example, load_examples
 from crm_backend.ticket.models import Ticket, TicketStatusChange
 from crm_backend.ticket.rules import sla_hours
@@ -195,8 +196,6 @@ def _generated(h: _History, customers: Sequence[Customer]) -> None:
 def generate(session: Session, *, rng: random.Random, customers: Sequence[Customer],
              now: datetime | None = None) -> None:
     """Insert the service history of ``customers`` (no commit) and make sure the text models are trained."""
-    from crm_backend.text.analyzer import warm_up
-
     h = _History(session, rng, now or utcnow())
     by_id = {c.id: c for c in customers}
     _named(h, by_id)

@@ -14,7 +14,8 @@
 | 10 | complaint | no | high if severity high else normal | bot_first_ticket |
 | 11 | otherwise | no | low | self_service |
 
-VIP = value segment "value" or tier gold/diamond. "Message negative" = sentiment score ≤ −0.3.
+VIP and "diamond or value" (top) are the shared rule of `scoring/importance.py`.
+"Message negative" = sentiment score ≤ −0.3.
 Rules 9–10: the bot keeps the conversation, opens a ticket and offers a human if it fails again.
 """
 
@@ -23,8 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from crm_backend.scoring.importance import is_top, is_vip
+
 Priority = Literal["urgent", "high", "normal", "low"]
-VIP_TIERS = frozenset({"gold", "diamond"})
 NEGATIVE = -0.3
 VERY_NEGATIVE = -0.5
 BOT_FAILURE_LIMIT = 3
@@ -61,11 +63,6 @@ class Decision:
         return self.reason_zh if language == "zh" else self.reason_en
 
 
-def is_vip(tier: str | None, value_segment: str | None) -> bool:
-    """Value customers: the value segment, or gold and above."""
-    return value_segment == "value" or (tier or "") in VIP_TIERS
-
-
 def decide(i: EscalationInput) -> Decision:
     """Apply the rule table above to ``i``."""
     vip = is_vip(i.tier, i.value_segment)
@@ -77,8 +74,7 @@ def decide(i: EscalationInput) -> Decision:
     if severity == "critical":
         return Decision(True, "urgent", "critical_complaint", "critical complaint", "严重投诉")
     if vip and i.explicit_request:
-        top = i.tier == "diamond" or i.value_segment == "value"
-        return Decision(True, "urgent" if top else "high", "vip_request",
+        return Decision(True, "urgent" if is_top(i.tier, i.value_segment) else "high", "vip_request",
                         "value customer asked for a human", "价值客户要求人工服务")
     if vip and complaint:
         urgent = severity == "high" or sentiment <= VERY_NEGATIVE

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from crm_backend.customer import service as customer_service
-from crm_backend.escalation.policy import EscalationInput, decide, is_vip
+from crm_backend.escalation.policy import EscalationInput, decide
 from crm_backend.escalation.schemas import EscalationDecisionOut, EscalationRequest
+from crm_backend.scoring.importance import is_vip
+from crm_backend.scoring.service import get_scores
 
 
 def decide_for(session: Session, *, request: EscalationRequest, language: str) -> EscalationDecisionOut:
     """Look up tier and scores of ``request.customer_id`` (404 if unknown) and apply the rule table."""
-    from crm_backend.scoring.service import get_scores
-
     tier = segment = None
     satisfaction = churn = None
     if request.customer_id is not None:

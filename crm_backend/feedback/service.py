@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
-from crm_backend.core import idempotency
+from crm_backend.core import events
 from crm_backend.core.db import utcnow
-from crm_backend.core.errors import NotFoundError
 from crm_backend.customer import service as customer_service
+from crm_backend.feedback.errors import AgentNotFound
 from crm_backend.feedback.models import Feedback
-from crm_backend.feedback.schemas import FeedbackCreate, FeedbackCreated, is_low_score
+from crm_backend.feedback.schemas import FeedbackCreate, is_low_score
+from crm_backend.handoff.service import agent_for_conversation
+from crm_backend.text.analyzer import analyze
 from crm_backend.ticket import repository as ticket_repository
+from crm_backend.ticket.errors import TicketNotFound
 from crm_backend.ticket.schemas import TicketCreate
-from crm_backend.ticket.service import TicketNotFound, open_ticket
+from crm_backend.ticket.service import open_ticket
 
 
 def _follow_up_text(data: FeedbackCreate, text: str | None) -> str:
@@ -26,54 +29,48 @@ def _follow_up_text(data: FeedbackCreate, text: str | None) -> str:
     return f"{head}. {text}" if text else head
 
 
-def submit_feedback(session: Session, *, data: FeedbackCreate, idempotency_key: str | None
-                    ) -> tuple[int, dict[str, Any]]:
-    """POST /feedback: returns (status_code, body); replays the stored answer for a repeated key."""
-    from crm_backend.scoring.service import rescore_customer
-    from crm_backend.text.analyzer import analyze
+@dataclass
+class Submitted:
+    feedback: Feedback
+    follow_up_ticket_no: str | None
 
+
+def submit_feedback(session: Session, *, data: FeedbackCreate) -> Submitted:
+    """Store the feedback (text redacted); a low score opens a follow-up ticket (closed loop)."""
     now = utcnow()
-
-    def write() -> dict[str, Any]:
-        customer_id = data.customer_id
-        if customer_id is not None:
-            customer_service.get_customer(session, customer_id=customer_id)
-        ticket_id = None
-        if data.ticket_no is not None:
-            ticket = ticket_repository.by_no(session, data.ticket_no)
-            if ticket is None:
-                raise TicketNotFound(data.ticket_no)
-            ticket_id = ticket.id
-            customer_id = customer_id if customer_id is not None else ticket.customer_id
-        if data.agent_id is not None and session.get(Agent, data.agent_id) is None:
-            raise NotFoundError(f"Agent {data.agent_id} not found", f"未找到客服 {data.agent_id}",
-                                code="agent_not_found")
-        text, sentiment = None, None
-        if data.text and data.text.strip():
-            analysis = analyze(data.text)
-            text, sentiment = analysis.redacted, analysis.sentiment.score
-        agent_id = data.agent_id
-        if agent_id is None and data.conversation_id:  # CSAT after a handoff is credited to its agent
-            from crm_backend.handoff.service import agent_for_conversation
-
-            agent_id = agent_for_conversation(session, conversation_id=data.conversation_id)
-        feedback = Feedback(customer_id=customer_id, kind=data.kind, score=data.score, text=text,
-                            sentiment=sentiment, ticket_id=ticket_id, conversation_id=data.conversation_id,
-                            agent_id=agent_id, channel=data.channel, created_at=now)
-        session.add(feedback)
-        session.flush()
-        follow_up_no = None
-        if is_low_score(data.kind, data.score):
-            worst = (data.kind == "csat" and data.score == 1) or (data.kind == "nps" and (data.score or 0) <= 3)
-            severity = "high" if worst else "medium"
-            ticket = open_ticket(session, now=now, actor="system:feedback", data=TicketCreate(
-                customer_id=customer_id, severity=severity, channel=data.channel, kind="callback",
-                description=_follow_up_text(data, text), conversation_id=data.conversation_id))
-            feedback.follow_up_ticket_id = ticket.id
-            follow_up_no = ticket.ticket_no
-        if customer_id is not None:
-            rescore_customer(session, customer_id=customer_id)
-        return FeedbackCreated(feedback_id=feedback.id, follow_up_ticket_no=follow_up_no).model_dump(mode="json")
-
-    return idempotency.run_once(session, scope="feedback", key=idempotency.check_key(idempotency_key),
-                                payload=data.model_dump(mode="json"), write=write)
+    customer_id = data.customer_id
+    if customer_id is not None:
+        customer_service.get_customer(session, customer_id=customer_id)
+    ticket_id = None
+    if data.ticket_no is not None:
+        ticket = ticket_repository.by_no(session, data.ticket_no)
+        if ticket is None:
+            raise TicketNotFound(data.ticket_no)
+        ticket_id = ticket.id
+        customer_id = customer_id if customer_id is not None else ticket.customer_id
+    if data.agent_id is not None and session.get(Agent, data.agent_id) is None:
+        raise AgentNotFound(data.agent_id)
+    text, sentiment = None, None
+    if data.text and data.text.strip():
+        analysis = analyze(data.text)
+        text, sentiment = analysis.redacted, analysis.sentiment.score
+    agent_id = data.agent_id
+    if agent_id is None and data.conversation_id:  # CSAT after a handoff is credited to its agent
+        agent_id = agent_for_conversation(session, conversation_id=data.conversation_id)
+    feedback = Feedback(customer_id=customer_id, kind=data.kind, score=data.score, text=text,
+                        sentiment=sentiment, ticket_id=ticket_id, conversation_id=data.conversation_id,
+                        agent_id=agent_id, channel=data.channel, created_at=now)
+    session.add(feedback)
+    session.flush()
+    follow_up_no = None
+    if is_low_score(data.kind, data.score):
+        worst = (data.kind == "csat" and data.score == 1) or (data.kind == "nps" and (data.score or 0) <= 3)
+        severity = "high" if worst else "medium"
+        ticket = open_ticket(session, now=now, actor="system:feedback", data=TicketCreate(
+            customer_id=customer_id, severity=severity, channel=data.channel, kind="callback",
+            description=_follow_up_text(data, text), conversation_id=data.conversation_id))
+        feedback.follow_up_ticket_id = ticket.id
+        follow_up_no = ticket.ticket_no
+    if customer_id is not None:
+        events.emit(session, events.CustomerChanged(customer_id))
+    return Submitted(feedback, follow_up_no)

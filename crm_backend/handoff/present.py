@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
+from crm_backend.core.db import as_utc, utcnow
 from crm_backend.customer.models import Customer
 from crm_backend.handoff.models import Handoff, HandoffMessage
 from crm_backend.handoff.schemas import HandoffOut, MessageOut
-from crm_backend.handoff.service import aware, now_utc
 
 
 def _names(session: Session, model: type[Customer] | type[Agent], ids: set[int]) -> dict[int, str]:
@@ -33,21 +33,21 @@ def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
                 HandoffMessage.handoff_id.in_([h.id for h in rows]), HandoffMessage.role == "user")
                 .order_by(HandoffMessage.created_at, HandoffMessage.id)):
             last[message.handoff_id] = message.text[:120]
-    now = now_utc()
+    now = utcnow()
     out = []
     for h in rows:
-        created = aware(h.created_at) or now
-        end = aware(h.claimed_at) or aware(h.resolved_at) or now
+        created = as_utc(h.created_at) or now
+        end = as_utc(h.claimed_at) or as_utc(h.resolved_at) or now
         out.append(HandoffOut(
             id=h.id, conversation_id=h.conversation_id, channel=h.channel, customer_id=h.customer_id,
             customer_name=customers.get(h.customer_id) if h.customer_id is not None else None, language=h.language,
             reason=h.reason, reason_code=h.reason_code, priority=h.priority, value_customer=h.value_customer,
             status=h.status, assigned_agent_id=h.assigned_agent_id,
             assigned_agent_name=agents.get(h.assigned_agent_id) if h.assigned_agent_id is not None else None,
-            ticket_no=h.ticket_no, created_at=created, claimed_at=aware(h.claimed_at),
-            first_response_at=aware(h.first_response_at), resolved_at=aware(h.resolved_at),
+            ticket_no=h.ticket_no, created_at=created, claimed_at=as_utc(h.claimed_at),
+            first_response_at=as_utc(h.first_response_at), resolved_at=as_utc(h.resolved_at),
             waiting_seconds=max(0, int((end - created).total_seconds())),
-            customer_last_seen_at=aware(h.customer_last_seen_at), last_message=last.get(h.id)))
+            customer_last_seen_at=as_utc(h.customer_last_seen_at), last_message=last.get(h.id)))
     return out
 
 
@@ -55,5 +55,5 @@ def messages(session: Session, rows: Sequence[HandoffMessage]) -> list[MessageOu
     agents = _names(session, Agent, {m.agent_id for m in rows if m.agent_id is not None})
     return [MessageOut(id=m.id, role=m.role, text=m.text, agent_id=m.agent_id,
                        agent_name=agents.get(m.agent_id) if m.agent_id is not None else None,
-                       created_at=aware(m.created_at) or now_utc(), delivery=m.delivery, attempts=m.attempts)
+                       created_at=as_utc(m.created_at) or utcnow(), delivery=m.delivery, attempts=m.attempts)
             for m in rows]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm_backend.core import events
 from crm_backend.core.db import begin_write, utcnow
-from crm_backend.core.errors import DomainError
 from crm_backend.customer import service as customer_service
+from crm_backend.interaction import repository
 from crm_backend.interaction.models import Interaction
 from crm_backend.interaction.schemas import InteractionUpsert
 
@@ -19,38 +19,31 @@ def upsert_interaction(session: Session, *, data: InteractionUpsert) -> tuple[in
     A later summary of the same conversation replaces the earlier one, except that the customer,
     once known, is kept and ``escalated`` never goes back to false.
     """
-    from crm_backend.scoring.service import rescore_customer
-
-    for attempt in range(2):
+    begin_write(session)
+    if data.customer_id is not None:
+        customer_service.get_customer(session, customer_id=data.customer_id)
+    now = utcnow()
+    row = repository.by_conversation(session, data.conversation_id, lock=True)
+    created = row is None
+    if row is None:
         try:
-            begin_write(session)
-            if data.customer_id is not None:
-                customer_service.get_customer(session, customer_id=data.customer_id)
-            now = utcnow()
-            row = session.scalars(select(Interaction).where(Interaction.conversation_id == data.conversation_id)
-                                  .with_for_update()).first()
-            created = row is None
-            if row is None:
+            # Two first summaries of one conversation may race; the loser updates the winner's row.
+            with session.begin_nested():
                 row = Interaction(conversation_id=data.conversation_id, created_at=now)
                 session.add(row)
-            row.channel = data.channel
-            row.customer_id = data.customer_id if data.customer_id is not None else row.customer_id
-            row.intents = list(data.intents)
-            row.sentiment = data.sentiment
-            row.escalated = bool(row.escalated) or data.escalated
-            row.resolved_by_bot = data.resolved_by_bot
-            row.updated_at = now
-            session.flush()
-            if row.customer_id is not None:
-                rescore_customer(session, customer_id=row.customer_id)
-            session.commit()
-            return row.id, created
-        except DomainError:
-            session.rollback()
-            raise
         except IntegrityError:
-            # Two first summaries of one conversation raced; the second attempt updates the winner's row.
-            session.rollback()
-            if attempt:
+            row = repository.by_conversation(session, data.conversation_id, lock=True)
+            created = False
+            if row is None:
                 raise
-    raise AssertionError("unreachable")
+    row.channel = data.channel
+    row.customer_id = data.customer_id if data.customer_id is not None else row.customer_id
+    row.intents = list(data.intents)
+    row.sentiment = data.sentiment
+    row.escalated = bool(row.escalated) or data.escalated
+    row.resolved_by_bot = data.resolved_by_bot
+    row.updated_at = now
+    session.flush()
+    if row.customer_id is not None:
+        events.emit(session, events.CustomerChanged(row.customer_id))
+    return row.id, created

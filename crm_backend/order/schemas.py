@@ -20,6 +20,17 @@ class OrderSummaryOut(BaseModel):
     item_count: int
 
 
+class OrderCreated(BaseModel):
+    """Answer to recording an order: what it earned and the tier after it."""
+
+    order_no: str
+    status: str
+    total: float
+    currency: str
+    points_earned: int
+    tier: str
+
+
 class OrderItemOut(BaseModel):
     sku: str
     name_zh: str

@@ -44,3 +44,32 @@ def reward_by_code(session: Session, code: str, *, lock: bool = False) -> Reward
     if lock:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def earned_for_order(session: Session, order_id: int) -> int:
+    """Points an order earned."""
+    return int(session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+        PointsEntry.order_id == order_id, PointsEntry.kind == "earn")) or 0)
+
+
+def customers_with_expired_credits(session: Session, now: datetime) -> list[int]:
+    return list(session.scalars(select(PointsEntry.customer_id).where(
+        PointsEntry.points > 0, PointsEntry.expires_at <= now).distinct()))
+
+
+def entries(session: Session, customer_id: int, *, kind: str | None, limit: int, offset: int
+            ) -> tuple[list[PointsEntry], int]:
+    """The customer's ledger, newest first, and its size."""
+    query = select(PointsEntry).where(PointsEntry.customer_id == customer_id)
+    if kind:
+        query = query.where(PointsEntry.kind == kind)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
+                           .limit(limit).offset(offset))
+    return list(rows), total
+
+
+def active_rewards(session: Session, *, limit: int, offset: int) -> tuple[list[Reward], int]:
+    query = select(Reward).where(Reward.active.is_(True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Reward.cost_points, Reward.code).limit(limit).offset(offset))), total

@@ -13,25 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_backend.core import idempotency
 from crm_backend.core.db import begin_write, utcnow
-from crm_backend.core.errors import (
-    CustomerNotFound,
-    DomainError,
-    InsufficientPoints,
-    NotFoundError,
-    OutOfStock,
-    ValidationFailed,
-)
+from crm_backend.core.errors import CustomerNotFound, ValidationFailed
 from crm_backend.customer import repository as customers
 from crm_backend.customer.models import Customer
 from crm_backend.points import repository, rules
+from crm_backend.points.errors import InsufficientPoints, OutOfStock, RewardNotFound
 from crm_backend.points.models import PointsAccount, PointsEntry, Redemption, Reward
 
 
@@ -88,8 +79,7 @@ def _append(session: Session, account: PointsAccount, *, kind: str, points: int,
 
 
 def _post(session: Session, *, customer_id: int, kind: str, points: int, reason: str, key: str,
-          now: datetime | None, order_id: int | None = None, credit_expires: bool = True,
-          commit: bool = True) -> PointsEntry:
+          now: datetime | None, order_id: int | None = None, credit_expires: bool = True) -> PointsEntry:
     """Append one business operation (idempotent by `key` per customer)."""
     now = now or utcnow()
     account = lock_account(session, customer_id=customer_id)
@@ -99,13 +89,11 @@ def _post(session: Session, *, customer_id: int, kind: str, points: int, reason:
     expires_at = rules.expiry_for(now) if points > 0 and credit_expires else None
     entry = _append(session, account, kind=kind, points=points, reason=reason, key=key, now=now, order_id=order_id,
                     expires_at=expires_at)
-    if commit:
-        session.commit()
     return entry
 
 
-def earn_for_order(session: Session, *, customer: Customer, order_id: int, amount: Decimal, now: datetime | None = None,
-                   commit: bool = True) -> PointsEntry | None:
+def earn_for_order(session: Session, *, customer: Customer, order_id: int, amount: Decimal, now: datetime | None = None
+                   ) -> PointsEntry | None:
     """Credit points for a paid order: amount × tier multiplier (× 2 in the birthday month)."""
     now = now or utcnow()
     points = rules.earn_points(amount, tier=customer.tier, birthday=customer.birthday, at=now)
@@ -114,27 +102,26 @@ def earn_for_order(session: Session, *, customer: Customer, order_id: int, amoun
     reason = "购物积分 Order points" + (" ×2 生日月 birthday month" if rules.is_birthday_month(customer.birthday, now)
                                         else "")
     return _post(session, customer_id=customer.id, kind="earn", points=points, reason=reason, key=f"order:{order_id}",
-                 now=now, order_id=order_id, commit=commit)
+                 now=now, order_id=order_id)
 
 
-def reverse_order_points(session: Session, *, customer_id: int, order_id: int, now: datetime | None = None,
-                         commit: bool = True) -> PointsEntry | None:
+def reverse_order_points(session: Session, *, customer_id: int, order_id: int, now: datetime | None = None
+                         ) -> PointsEntry | None:
     """Take back what an order earned (refund); never below zero."""
-    earned = session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
-        PointsEntry.customer_id == customer_id, PointsEntry.order_id == order_id, PointsEntry.kind == "earn")) or 0
+    earned = repository.earned_for_order(session, order_id)
     account = lock_account(session, customer_id=customer_id)
     points = min(earned, account.balance)
     if points <= 0:
         return None
     return _post(session, customer_id=customer_id, kind="reverse", points=-points, reason="退款冲销 Refund reversal",
-                 key=f"reverse:order:{order_id}", now=now, order_id=order_id, commit=commit)
+                 key=f"reverse:order:{order_id}", now=now, order_id=order_id)
 
 
-def award_referral(session: Session, *, referrer_id: int, referred_id: int, now: datetime | None = None,
-                   commit: bool = True) -> PointsEntry:
+def award_referral(session: Session, *, referrer_id: int, referred_id: int, now: datetime | None = None
+                   ) -> PointsEntry:
     """Referral reward to the referrer, once per referred customer."""
     return _post(session, customer_id=referrer_id, kind="earn", points=rules.REFERRAL_REWARD_POINTS,
-                 reason="推荐奖励 Referral reward", key=f"referral:{referred_id}", now=now, commit=commit)
+                 reason="推荐奖励 Referral reward", key=f"referral:{referred_id}", now=now)
 
 
 def adjust(session: Session, *, customer_id: int, points: int, reason: str, key: str,
@@ -165,18 +152,15 @@ def _expire_locked(session: Session, account: PointsAccount, now: datetime) -> i
 def expire_customer(session: Session, *, customer_id: int, now: datetime | None = None) -> int:
     """Expire the customer's credits older than 12 months; returns the points expired."""
     account = lock_account(session, customer_id=customer_id)
-    amount = _expire_locked(session, account, now or utcnow())
-    session.commit()
-    return amount
+    return _expire_locked(session, account, now or utcnow())
 
 
 def expire_all(session: Session, *, now: datetime | None = None) -> int:
     """Run expiry for every customer that has a credit past its expiry date."""
     now = now or utcnow()
-    ids = list(session.scalars(select(PointsEntry.customer_id).where(
-        PointsEntry.points > 0, PointsEntry.expires_at <= now).distinct()))
-    session.commit()
-    return sum(expire_customer(session, customer_id=cid, now=now) for cid in ids)
+    begin_write(session)
+    return sum(expire_customer(session, customer_id=cid, now=now)
+               for cid in repository.customers_with_expired_credits(session, now))
 
 
 def summary(session: Session, *, customer_id: int, now: datetime | None = None) -> BalanceSummary:
@@ -193,7 +177,6 @@ def summary(session: Session, *, customer_id: int, now: datetime | None = None) 
     lots = rules.open_lots(repository.credits_expiring_by(session, customer_id, horizon),
                            repository.total_debits(session, customer_id))
     if any(at <= now for at, _ in lots):
-        session.commit()  # end the read transaction; the writer below needs a fresh (immediate) one
         expire_customer(session, customer_id=customer_id, now=now)
         lots = rules.open_lots(repository.credits_expiring_by(session, customer_id, horizon),
                                repository.total_debits(session, customer_id))
@@ -208,61 +191,42 @@ def entries(session: Session, *, customer_id: int, limit: int, offset: int,
             kind: str | None = None) -> tuple[list[PointsEntry], int]:
     if customers.get(session, customer_id) is None:
         raise CustomerNotFound(customer_id)
-    query = select(PointsEntry).where(PointsEntry.customer_id == customer_id)
-    if kind:
-        query = query.where(PointsEntry.kind == kind)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-                           .limit(limit).offset(offset))
-    return list(rows), total
+    return repository.entries(session, customer_id, kind=kind, limit=limit, offset=offset)
 
 
 def list_rewards(session: Session, *, limit: int, offset: int) -> tuple[list[Reward], int]:
-    query = select(Reward).where(Reward.active.is_(True))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(session.scalars(query.order_by(Reward.cost_points, Reward.code).limit(limit).offset(offset))), total
+    return repository.active_rewards(session, limit=limit, offset=offset)
 
 
-def redeem(session: Session, *, customer_id: int, reward_code: str, quantity: int, idempotency_key: str | None,
-           now: datetime | None = None) -> tuple[int, dict[str, Any]]:
-    """Spend points on a reward; returns (status_code, response body).
+@dataclass
+class Redeemed:
+    redemption: Redemption
+    reward: Reward
+    balance_after: int
 
-    409 `insufficient_points` / `out_of_stock`; same Idempotency-Key + same body → the original
-    response; other body → 409 `idempotency_conflict`. Nothing changes on any error.
-    """
+
+def redeem(session: Session, *, customer_id: int, reward_code: str, quantity: int,
+           now: datetime | None = None) -> Redeemed:
+    """Spend points on a reward; 409 `insufficient_points` / `out_of_stock`, 404 `reward_not_found`."""
     now = now or utcnow()
-    key = idempotency.check_key(idempotency_key)
-    payload = {"reward_code": reward_code, "quantity": quantity}
-    scope = f"redemption:{customer_id}"
-    try:
-        account = lock_account(session, customer_id=customer_id)
-        replay = idempotency.lookup(session, scope=scope, key=key, payload=payload)
-        if replay is not None:
-            session.rollback()
-            return replay
-        reward = repository.reward_by_code(session, reward_code, lock=True)
-        if reward is None or not reward.active:
-            raise NotFoundError(f"Reward {reward_code} not found", f"未找到礼品 {reward_code}", code="reward_not_found")
-        if reward.stock is not None and reward.stock < quantity:
-            raise OutOfStock(reward.code, reward.stock)
-        _expire_locked(session, account, now)
-        cost = reward.cost_points * quantity
-        if account.balance < cost:
-            raise InsufficientPoints(account.balance, cost)
-        if reward.stock is not None:
-            reward.stock -= quantity
-        redemption = Redemption(customer_id=customer_id, reward_id=reward.id, quantity=quantity, points_spent=cost,
-                                status="completed", created_at=now)
-        session.add(redemption)
-        session.flush()
-        entry = _append(session, account, kind="redeem", points=-cost,
-                        reason=f"兑换 Redeemed {reward.code} ×{quantity}", key=f"redeem:{redemption.id}", now=now)
-        redemption.points_entry_id = entry.id
-        body = {"redemption_id": redemption.id, "reward_code": reward.code, "quantity": quantity,
-                "points_spent": cost, "balance_after": account.balance}
-        idempotency.store(session, scope=scope, key=key, payload=payload, status_code=201, response=body)
-        session.commit()
-        return 201, body
-    except DomainError:
-        session.rollback()
-        raise
+    account = lock_account(session, customer_id=customer_id)
+    reward = repository.reward_by_code(session, reward_code, lock=True)
+    if reward is None or not reward.active:
+        raise RewardNotFound(reward_code)
+    if reward.stock is not None and reward.stock < quantity:
+        raise OutOfStock(reward.code, reward.stock)
+    _expire_locked(session, account, now)
+    cost = reward.cost_points * quantity
+    if account.balance < cost:
+        raise InsufficientPoints(account.balance, cost)
+    if reward.stock is not None:
+        reward.stock -= quantity
+    redemption = Redemption(customer_id=customer_id, reward_id=reward.id, quantity=quantity, points_spent=cost,
+                            status="completed", created_at=now)
+    session.add(redemption)
+    session.flush()
+    entry = _append(session, account, kind="redeem", points=-cost,
+                    reason=f"兑换 Redeemed {reward.code} ×{quantity}", key=f"redeem:{redemption.id}", now=now)
+    redemption.points_entry_id = entry.id
+    session.flush()
+    return Redeemed(redemption, reward, account.balance)

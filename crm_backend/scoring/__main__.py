@@ -2,16 +2,16 @@
 
 import time
 
-from crm_backend.core.db import get_sessionmaker
+from crm_backend.core.db import write_unit
 from crm_backend.scoring.service import rescore_all, segment_counts
 
 
 def main() -> None:
     """Rescore all customers of DATABASE_URL in one transaction."""
     started = time.perf_counter()
-    with get_sessionmaker()() as session:
+    with write_unit() as session:
         scored = rescore_all(session)
-        session.commit()
+    with write_unit() as session:
         counts = segment_counts(session)
     print(f"{scored:,} customers rescored in {time.perf_counter() - started:.1f} s; segments: {counts}")
 

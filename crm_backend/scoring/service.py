@@ -17,7 +17,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_backend.core.db import utcnow
+from crm_backend.core.db import begin_write, utcnow
+from crm_backend.core.errors import CustomerNotFound
+from crm_backend.core.events import CustomerChanged
 from crm_backend.customer.models import Customer, Referral
 from crm_backend.feedback.models import Feedback
 from crm_backend.interaction.models import Interaction
@@ -252,16 +254,19 @@ def rescore_all(session: Session, *, now: datetime | None = None, batch: int = 1
 def get_scores(session: Session, *, customer_id: int, now: datetime | None = None) -> CustomerScore:
     """The stored scores, recomputed (and stored) first when missing or older than STALE_AFTER
     (recency-based scores drift even without events); 404 for an unknown customer."""
-    from crm_backend.core.errors import CustomerNotFound
-
     now = now or utcnow()
     row = session.get(CustomerScore, customer_id)
     if row is None or now - row.computed_at > STALE_AFTER:
         row = rescore_customer(session, customer_id=customer_id, now=now)
         if row is None:
             raise CustomerNotFound(customer_id)
-        session.commit()
     return row
+
+
+def on_customer_changed(session: Session, event: CustomerChanged) -> None:
+    """After-commit subscriber: scores follow the customer's orders, tickets, feedback and interactions."""
+    begin_write(session)
+    rescore_customer(session, customer_id=event.customer_id)
 
 
 def segment_counts(session: Session) -> dict[str, int]:

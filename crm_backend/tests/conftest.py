@@ -13,7 +13,9 @@ with the reference data + the five named demo customers, ids 1–5; no generated
 Per test:
 - `session`: a Session inside an outer transaction that is rolled back after the test;
   `session.commit()` in services only releases a SAVEPOINT (join_transaction_mode="create_savepoint").
-- `client`: FastAPI TestClient whose `get_session` dependency yields that same `session`.
+- `client`: FastAPI TestClient whose `get_session` dependency runs the production write unit
+  (`unit_of_work`) over that same `session`: commit (= release the savepoint) + after-commit events, or
+  rollback on an error, exactly as in production.
 - `service_headers`: {"Authorization": "Bearer <CRM_SERVICE_TOKEN>"}.
 - `fresh_engine_factory`: for tests that need REAL commits from several threads/processes
   (concurrency): `fresh_engine_factory(kind)` returns an engine on a brand-new migrated database
@@ -24,7 +26,7 @@ Per test:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -35,7 +37,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from crm_backend.core.config import get_settings
-from crm_backend.core.db import get_session, utcnow
+from crm_backend.core.db import get_session, unit_of_work, utcnow
+from crm_backend.main import create_app
+from crm_backend.subscriptions import subscribe_all
 from crm_backend.tests.seeding import seeded_engine
 from tests.services import ServiceDown, fresh_database_url
 
@@ -89,16 +93,25 @@ def session(db_engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def subscriptions() -> None:
+    """The after-commit subscriptions main.create_app wires, also for tests that call services directly."""
+    subscribe_all()
+
+
 @pytest.fixture(scope="session")
 def app() -> FastAPI:
-    from crm_backend.main import create_app
-
-    return create_app()
+    # No handoff poller: the test app has no Rasa (tests that want one start their own).
+    return create_app(get_settings().model_copy(update={"kefu_handoff_poller": False}))
 
 
 @pytest.fixture
 def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
-    app.dependency_overrides[get_session] = lambda: session
+    async def request_unit() -> AsyncIterator[Session]:
+        async with unit_of_work(session):
+            yield session
+
+    app.dependency_overrides[get_session] = request_unit
     try:
         with TestClient(app, raise_server_exceptions=False) as test_client:
             yield test_client

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_backend.core import idempotency
+from crm_backend.core import events
 from crm_backend.core.db import begin_write, utcnow
-from crm_backend.core.errors import DomainError, InvalidTransition, NotFoundError
+from crm_backend.core.errors import InvalidTransition
 from crm_backend.customer import service as customer_service
-from crm_backend.order.models import Order
+from crm_backend.order import repository as orders
+from crm_backend.order.errors import OrderNotFound
+from crm_backend.text.analyzer import CATEGORY_CONFIDENCE_MIN, analyze
 from crm_backend.ticket import repository
+from crm_backend.ticket.errors import TicketNotFound
 from crm_backend.ticket.models import Ticket, TicketStatusChange
 from crm_backend.ticket.rules import can_transition, sla_hours
-from crm_backend.ticket.schemas import StatusChange, TicketCreate, TicketCreated
+from crm_backend.ticket.schemas import StatusChange, TicketCreate
 
 SUMMARY_CHARS = 80
-
-
-class TicketNotFound(NotFoundError):
-    def __init__(self, ticket_no: str) -> None:
-        super().__init__(f"Ticket {ticket_no} not found", f"未找到工单 {ticket_no}", code="ticket_not_found")
 
 
 def summarize(text: str) -> str:
@@ -35,18 +31,15 @@ def summarize(text: str) -> str:
 
 def open_ticket(session: Session, *, data: TicketCreate, actor: str = "service", now: datetime | None = None
                 ) -> Ticket:
-    """Insert a ticket (no commit): validates customer and order, redacts, infers the category."""
-    from crm_backend.text.analyzer import CATEGORY_CONFIDENCE_MIN, analyze
-
+    """Insert a ticket (flushed): validates customer and order, redacts, infers the category."""
     now = now or utcnow()
     tier = None
     if data.customer_id is not None:
         tier = customer_service.get_customer(session, customer_id=data.customer_id).tier
     if data.order_no is not None:
-        order = session.scalars(select(Order).where(Order.order_no == data.order_no)).first()
+        order = orders.by_no(session, data.order_no)
         if order is None or (data.customer_id is not None and order.customer_id != data.customer_id):
-            raise NotFoundError(f"Order {data.order_no} not found", f"未找到订单 {data.order_no}",
-                                code="order_not_found")
+            raise OrderNotFound(data.order_no)
     analysis = analyze(data.description)
     category: str
     if data.category is not None:
@@ -69,24 +62,9 @@ def open_ticket(session: Session, *, data: TicketCreate, actor: str = "service",
     ticket.ticket_no = f"T{100000 + ticket.id:06d}"
     session.add(TicketStatusChange(ticket_id=ticket.id, from_status=None, to_status="open", actor=actor, at=now))
     session.flush()
+    if ticket.customer_id is not None:
+        events.emit(session, events.CustomerChanged(ticket.customer_id))
     return ticket
-
-
-def create_ticket(session: Session, *, data: TicketCreate, idempotency_key: str | None
-                  ) -> tuple[int, dict[str, Any]]:
-    """POST /tickets: returns (status_code, body); replays the stored answer for a repeated key."""
-    from crm_backend.scoring.service import rescore_customer
-
-    def write() -> dict[str, Any]:
-        ticket = open_ticket(session, data=data)
-        if ticket.customer_id is not None:
-            rescore_customer(session, customer_id=ticket.customer_id)
-        return TicketCreated(ticket_no=ticket.ticket_no, status="open", category=ticket.category,
-                             category_source=ticket.category_source, sla_due_at=ticket.sla_due_at,
-                             sla_hours=ticket.sla_hours).model_dump(mode="json")
-
-    return idempotency.run_once(session, scope="tickets", key=idempotency.check_key(idempotency_key),
-                                payload=data.model_dump(mode="json"), write=write)
 
 
 def get_ticket(session: Session, *, ticket_no: str) -> Ticket:
@@ -99,33 +77,25 @@ def get_ticket(session: Session, *, ticket_no: str) -> Ticket:
 
 def change_status(session: Session, *, ticket_no: str, change: StatusChange, now: datetime | None = None) -> Ticket:
     """Apply one workflow step, recording actor and time; 409 `invalid_transition` otherwise."""
-    from crm_backend.scoring.service import rescore_customer
-
     now = now or utcnow()
-    try:
-        begin_write(session)
-        ticket = repository.by_no(session, ticket_no, lock=True)
-        if ticket is None:
-            raise TicketNotFound(ticket_no)
-        if not can_transition(ticket.status, change.status):
-            raise InvalidTransition(ticket.status, change.status)
-        session.add(TicketStatusChange(ticket_id=ticket.id, from_status=ticket.status, to_status=change.status,
-                                       actor=change.actor, note=change.note, at=now))
-        ticket.status = change.status
-        ticket.updated_at = now
-        if change.status == "resolved":
-            ticket.resolved_at = now
-        elif change.status == "open":
-            ticket.resolved_at = None
-        session.flush()
-        if ticket.customer_id is not None:
-            rescore_customer(session, customer_id=ticket.customer_id)
-        session.commit()
-        session.refresh(ticket)
-        return ticket
-    except DomainError:
-        session.rollback()
-        raise
+    begin_write(session)
+    ticket = repository.by_no(session, ticket_no, lock=True)
+    if ticket is None:
+        raise TicketNotFound(ticket_no)
+    if not can_transition(ticket.status, change.status):
+        raise InvalidTransition(ticket.status, change.status)
+    session.add(TicketStatusChange(ticket_id=ticket.id, from_status=ticket.status, to_status=change.status,
+                                   actor=change.actor, note=change.note, at=now))
+    ticket.status = change.status
+    ticket.updated_at = now
+    if change.status == "resolved":
+        ticket.resolved_at = now
+    elif change.status == "open":
+        ticket.resolved_at = None
+    session.flush()
+    if ticket.customer_id is not None:
+        events.emit(session, events.CustomerChanged(ticket.customer_id))
+    return ticket
 
 
 def customer_tickets(session: Session, *, customer_id: int, status: str | None, limit: int, offset: int

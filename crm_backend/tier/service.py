@@ -6,16 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_backend.core.db import utcnow
 from crm_backend.customer.models import Customer
 from crm_backend.customer.service import get_customer
-from crm_backend.order.models import Order
+from crm_backend.order import repository as orders
 from crm_backend.tier import rules
-
-COUNTED_STATUSES = ("paid", "shipped", "delivered")
 
 
 @dataclass
@@ -29,10 +27,7 @@ class TierStatus:
 
 def spend_12m(session: Session, *, customer_id: int, now: datetime | None = None) -> Decimal:
     """Spend over the last 12 months (cancelled and refunded orders do not count)."""
-    since = (now or utcnow()) - timedelta(days=365)
-    value = session.scalar(select(func.coalesce(func.sum(Order.total), 0)).where(
-        Order.customer_id == customer_id, Order.placed_at > since, Order.status.in_(COUNTED_STATUSES)))
-    return Decimal(str(value or 0))
+    return orders.spend_since(session, customer_id, (now or utcnow()) - timedelta(days=365))
 
 
 def status(session: Session, *, customer_id: int, now: datetime | None = None) -> TierStatus:
@@ -44,7 +39,7 @@ def status(session: Session, *, customer_id: int, now: datetime | None = None) -
 
 
 def evaluate_customer(session: Session, *, customer: Customer, now: datetime | None = None, review: bool) -> str:
-    """Apply the tier rules to one customer (no commit); returns the tier after evaluation."""
+    """Apply the tier rules to one customer (flushed with the caller's unit); returns the tier after evaluation."""
     now = now or utcnow()
     # A tier is kept for at least a year: downgrades only apply once it has been held that long.
     held_a_year = customer.tier_since is None or customer.tier_since <= now - timedelta(days=365)
@@ -63,5 +58,5 @@ def review_all(session: Session, *, now: datetime | None = None) -> int:
         before = customer.tier
         if evaluate_customer(session, customer=customer, now=now, review=True) != before:
             changed += 1
-    session.commit()
+    session.flush()
     return changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from crm_backend.api.deps import ServiceAuth, SessionDep
 from crm_backend.campaign import service
@@ -18,7 +19,7 @@ async def nps_campaign(body: NpsCampaign, session: SessionDep, _: ServiceAuth) -
     failed: list[Failed] = []
     by_conversation: dict[str, int | None] = {}
     if body.customer_ids is not None:
-        latest = service.latest_conversations(session, customer_ids=body.customer_ids)
+        latest = await run_in_threadpool(service.latest_conversations, session, customer_ids=body.customer_ids)
         for customer_id in dict.fromkeys(body.customer_ids):
             if customer_id in latest:
                 by_conversation.setdefault(latest[customer_id], customer_id)

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
 from crm_backend.agent.models import Agent
 from crm_backend.api.deps import SessionDep
@@ -18,10 +19,12 @@ from crm_backend.console import auth, pages
 from crm_backend.console.canned import canned_replies
 from crm_backend.console.deps import ConsoleSession, CurrentAgent, CurrentSupervisor
 from crm_backend.core.bus import get_bus
-from crm_backend.core.db import get_sessionmaker
+from crm_backend.core.db import begin_write, get_sessionmaker, utcnow
 from crm_backend.core.errors import UnauthorizedError
-from crm_backend.handoff import live, service
+from crm_backend.dashboard.service import default_period
+from crm_backend.handoff import assignment, live, repository
 from crm_backend.handoff.models import AuditLog
+from crm_backend.handoff.settings import console_settings, is_supervisor, update_settings
 
 router = APIRouter(prefix="/console", tags=["console"])
 root_router = APIRouter(include_in_schema=False)
@@ -51,9 +54,9 @@ class SettingsIn(BaseModel):
 
 
 def agent_loads(session: SessionDep) -> list[AgentLoad]:
-    online = service.online_agent_ids(session)
-    present = service.online_agent_ids(session, include_away=True)
-    loads = service.agent_loads(session)
+    online = assignment.online_agent_ids(session)
+    present = assignment.online_agent_ids(session, include_away=True)
+    loads = repository.agent_loads(session)
     return [AgentLoad(id=a.id, username=a.username, display_name=a.display_name, role=a.role, online=a.id in online,
                       present=a.id in present, load=loads.get(a.id, 0), capacity=a.capacity)
             for a in session.scalars(select(Agent).where(Agent.is_active.is_(True)).order_by(Agent.id))]
@@ -66,26 +69,23 @@ def list_agents(session: SessionDep, _agent: CurrentAgent) -> dict[str, list[Age
 
 
 @router.post("/heartbeat", status_code=204)
-async def heartbeat(body: HeartbeatIn, session: SessionDep, agent: CurrentAgent, found: ConsoleSession
-                    ) -> Response:
+def heartbeat(body: HeartbeatIn, session: SessionDep, agent: CurrentAgent, found: ConsoleSession) -> Response:
     """The open console says it is alive (every 20 s); a closed browser stops it and the timeout applies."""
     was_online = agent.is_online
-    service.start_write(session)
-    found[0].last_seen_at = service.now_utc()
-    service.heartbeat(session, agent=agent, status=body.status)
-    assigned = service.auto_assign(session) if agent.is_online else []
-    session.commit()
+    begin_write(session)
+    found[0].last_seen_at = utcnow()
+    assignment.heartbeat(session, agent=agent, status=body.status)
     if was_online != agent.is_online:
-        await live.publish("agents")
-    for handoff in assigned:
-        await live.publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+        live.announce(session, "agents")
+    for handoff in assignment.auto_assign(session) if agent.is_online else []:
+        live.announce(session, "assigned", handoff.id, agent_id=handoff.assigned_agent_id)
     return Response(status_code=204)
 
 
 def settings_view(session: SessionDep) -> dict[str, Any]:
     """Console settings plus `capacity`, the per-agent limit (kept on the agents, the same for all by default)."""
     capacity = session.scalar(select(func.max(Agent.capacity)).where(Agent.is_active.is_(True)))
-    return {**service.get_settings(session), "capacity": int(capacity or 3)}
+    return {**console_settings(session), "capacity": int(capacity or 3)}
 
 
 @router.get("/settings")
@@ -94,24 +94,20 @@ def get_console_settings(session: SessionDep, _agent: CurrentAgent) -> dict[str,
 
 
 @router.put("/settings")
-async def put_console_settings(body: SettingsIn, session: SessionDep, supervisor: CurrentSupervisor
-                               ) -> dict[str, Any]:
+def put_console_settings(body: SettingsIn, session: SessionDep, supervisor: CurrentSupervisor) -> dict[str, Any]:
     """Supervisor settings; `capacity` sets every agent's concurrent-conversation limit."""
-    service.start_write(session)
+    begin_write(session)
     changes = body.model_dump(exclude_none=True)
     capacity = changes.pop("capacity", None)
     if capacity is not None:
         for agent in session.scalars(select(Agent)):
             agent.capacity = capacity
-    service.update_settings(session, actor=supervisor, changes={**changes, **(
+    update_settings(session, actor=supervisor, changes={**changes, **(
         {"capacity": capacity} if capacity is not None else {})})
-    assigned = service.auto_assign(session)
-    session.commit()
-    values = settings_view(session)
-    for handoff in assigned:
-        await live.publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
-    await live.publish("agents")
-    return values
+    for handoff in assignment.auto_assign(session):
+        live.announce(session, "assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+    live.announce(session, "agents")
+    return settings_view(session)
 
 
 @router.get("/canned")
@@ -130,9 +126,12 @@ def audit_log(session: SessionDep, _supervisor: CurrentSupervisor, limit: int = 
 @router.get("/events")
 async def events(request: Request) -> EventSourceResponse:
     """Server-sent events: one `handoff` event per change, from every CRM process sharing the bus."""
-    with get_sessionmaker()() as session:  # short-lived: the stream must not pin a DB connection
-        if auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE)) is None:
-            raise UnauthorizedError("Please log in to the agent console", "请先登录客服工作台")
+    def logged_in() -> bool:
+        with get_sessionmaker()() as session:  # short-lived: the stream must not pin a DB connection
+            return auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE)) is not None
+
+    if not await run_in_threadpool(logged_in):
+        raise UnauthorizedError("Please log in to the agent console", "请先登录客服工作台")
     bus = get_bus()
     subscription = bus.subscribe(live.CHANNEL)
     stream = await subscription.__aenter__()  # subscribed before the response starts: no event is missed
@@ -161,7 +160,7 @@ def console_page(request: Request, session: SessionDep) -> Response:
     if found is None:
         return RedirectResponse("/console/login", status_code=303)
     row, agent = found
-    supervisor = agent.role in service.SUPERVISOR_ROLES
+    supervisor = is_supervisor(agent)
     me = json.dumps({"id": agent.id, "name": agent.display_name, "role": agent.role, "supervisor": supervisor})
     return pages.render(request, "console.html", {"agent": agent, "csrf_token": row.csrf_token,
                                                   "supervisor": supervisor, "agent_json": me.replace("</", "<\\/")})
@@ -173,10 +172,8 @@ def dashboard_page(request: Request, session: SessionDep) -> Response:
     if found is None:
         return RedirectResponse("/console/login?next=/dashboard", status_code=303)
     row, agent = found
-    if agent.role not in service.SUPERVISOR_ROLES:
+    if not is_supervisor(agent):
         return RedirectResponse("/console", status_code=303)
-    from crm_backend.dashboard.service import default_period
-
     start, end = default_period()
     return pages.render(request, "dashboard.html", {"agent": agent, "csrf_token": row.csrf_token,
                                                     "start": start.isoformat(), "end": end.isoformat()})

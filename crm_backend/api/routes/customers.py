@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from crm_backend.api.deps import SessionDep, require_service_token
 from crm_backend.core.errors import ValidationFailed
 from crm_backend.core.pagination import Page, PageDep
-from crm_backend.customer import referrals, repository, service
+from crm_backend.customer import repository, service
 from crm_backend.customer.models import TIERS
 from crm_backend.customer.schemas import CustomerOut, CustomerPatch, ReferralIn, ReferralOut
+from crm_backend.loyalty import referrals
 
 router = APIRouter(prefix="/customers", tags=["customers"], dependencies=[Depends(require_service_token)])
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
-from fastapi.responses import JSONResponse
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core import idempotency
 from crm_backend.feedback import service
 from crm_backend.feedback.schemas import FeedbackCreate, FeedbackCreated
 
@@ -16,7 +16,12 @@ router = APIRouter(tags=["feedback"], dependencies=[Depends(require_service_toke
 
 @router.post("/feedback", status_code=201, response_model=FeedbackCreated)
 def submit_feedback(body: FeedbackCreate, session: SessionDep,
-                    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+                    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+                    ) -> FeedbackCreated:
     """Record CSAT (1–5), NPS (0–10) or a suggestion; a low score opens a follow-up ticket."""
-    status, payload = service.submit_feedback(session, data=body, idempotency_key=idempotency_key)
-    return JSONResponse(payload, status_code=status)
+    def write() -> FeedbackCreated:
+        submitted = service.submit_feedback(session, data=body)
+        return FeedbackCreated(feedback_id=submitted.feedback.id, follow_up_ticket_no=submitted.follow_up_ticket_no)
+
+    return idempotency.run_once(session, scope="feedback", key=idempotency_key,
+                                payload=body.model_dump(mode="json"), model=FeedbackCreated, write=write)

@@ -1,18 +1,26 @@
-"""Handoffs: the bot escalates (service token); agents claim, talk, transfer and resolve (console session)."""
+"""Handoffs: the bot escalates (service token); agents claim, talk, transfer and resolve (console session).
+
+Routes that only touch the database are plain `def` (they run in the threadpool). The four that talk
+to Rasa (open, reply, retry, resolve) are `async`; their database work goes through the threadpool
+and `live.py` commits each step before Rasa is called, so no write lock is held over the network.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from crm_backend.api.deps import LanguageDep, ServiceAuth, SessionDep
 from crm_backend.campaign import service as campaign_service
 from crm_backend.console import customer360
 from crm_backend.console.deps import CurrentAgent
-from crm_backend.handoff import live, present, service, tickets
-from crm_backend.handoff.models import Handoff, HandoffMessage
-from crm_backend.handoff.rasa import RasaUnavailable
+from crm_backend.core.db import begin_write
+from crm_backend.core.rasa import RasaUnavailable
+from crm_backend.handoff import assignment, conversation, errors, live, present, service, tickets
+from crm_backend.handoff.audit import audit
+from crm_backend.handoff.models import Handoff, HandoffMessage, HandoffStatus
 from crm_backend.handoff.schemas import (
     HandoffCreate,
     HandoffCreated,
@@ -28,25 +36,22 @@ from crm_backend.handoff.schemas import (
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/handoffs", tags=["handoffs"])
-install = live.install
 
 RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
 
 
 @router.post("", response_model=HandoffCreated, status_code=201)
-async def create_handoff(body: HandoffCreate, session: SessionDep, _: ServiceAuth) -> HandoffCreated:
+def create_handoff(body: HandoffCreate, session: SessionDep, _: ServiceAuth) -> HandoffCreated:
     """Escalate a bot conversation to a human (called by `action_handoff_to_human`)."""
-    service.start_write(session)
+    begin_write(session)
     created = service.create_handoff(
         session, conversation_id=body.conversation_id, channel=body.channel, customer_id=body.customer_id,
         reason=body.reason, reason_code=body.reason_code, priority=body.priority,
         transcript=[t.model_dump() for t in body.transcript], language=body.language)
-    assigned = service.auto_assign(session) if created.new else []
-    session.commit()
     if created.new:
-        await live.publish("created", created.handoff.id)
-    for handoff in assigned:
-        await live.publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+        live.announce(session, "created", created.handoff.id)
+        for handoff in assignment.auto_assign(session):
+            live.announce(session, "assigned", handoff.id, agent_id=handoff.assigned_agent_id)
     return HandoffCreated(handoff_id=created.handoff.id, status=created.handoff.status,
                           expected_wait_minutes=created.expected_wait_minutes, agents_online=created.agents_online,
                           offer_callback=created.offer_callback)
@@ -69,108 +74,119 @@ def _detail(session: SessionDep, handoff: Handoff, language: str) -> HandoffDeta
                          customer=customer)
 
 
+async def _fresh_turns(session: SessionDep, handoff: Handoff) -> None:
+    """Copy the customer's latest turns now, even if the poller has not come round yet; Rasa down is no error."""
+    if handoff.status == HandoffStatus.RESOLVED:
+        return
+    try:
+        await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
+    except RasaUnavailable:
+        await run_in_threadpool(session.rollback)
+
+
 @router.get("/{handoff_id}", response_model=HandoffDetail)
 async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
                       language: LanguageDep) -> HandoffDetail:
     """The whole conversation (bot turns included), the handoff reason and the customer 360 panel."""
-    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-    if handoff.status != "resolved":
-        try:  # fresh customer turns, even if the poller has not come round yet
-            await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
-        except RasaUnavailable:
-            session.rollback()
-    return _detail(session, handoff, language)
+    handoff = await run_in_threadpool(service.get_visible, session, handoff_id=handoff_id, agent=agent)
+    await _fresh_turns(session, handoff)
+    return await run_in_threadpool(_detail, session, handoff, language)
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
-async def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Take an unassigned conversation; 409 `conflict` when another agent was faster."""
-    service.start_write(session)
-    handoff = service.claim(session, handoff_id=handoff_id, agent=agent)
-    session.commit()
-    await live.publish("claimed", handoff_id, agent_id=agent.id)
+    begin_write(session)
+    handoff = assignment.claim(session, handoff_id=handoff_id, agent=agent)
+    live.announce(session, "claimed", handoff_id, agent_id=agent.id)
     return present.handoffs(session, [handoff])[0]
 
 
 @router.post("/{handoff_id}/transfer", response_model=HandoffOut)
-async def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Give the conversation to another agent, to a supervisor, or back to the queue."""
-    service.start_write(session)
-    handoff = service.transfer(session, handoff_id=handoff_id, actor=agent,
-                               to_agent_id=None if body.to_queue else body.agent_id,
-                               to_supervisor=body.to_supervisor and not body.to_queue)
-    session.commit()
-    await live.publish("transferred", handoff_id, agent_id=handoff.assigned_agent_id)
+    begin_write(session)
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    assignment.transfer(session, handoff=handoff, actor=agent, to_agent_id=None if body.to_queue else body.agent_id,
+                        to_supervisor=body.to_supervisor and not body.to_queue)
+    live.announce(session, "transferred", handoff_id, agent_id=handoff.assigned_agent_id)
     return present.handoffs(session, [handoff])[0]
 
 
 @router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201)
 async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Send a reply to the customer on their channel; if Rasa is unreachable it stays queued (`pending`)."""
-    service.start_write(session)
-    message = service.add_reply(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
-    session.commit()
-    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    def store() -> tuple[HandoffMessage, Handoff]:
+        begin_write(session)
+        message = conversation.add_reply(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
+        return message, service.get_visible(session, handoff_id=handoff_id, agent=agent)
+
+    message, handoff = await run_in_threadpool(store)
     await live.deliver(session, message=message, handoff=handoff)
-    await live.publish("message", handoff_id)
-    return present.messages(session, [message])[0]
+    live.announce(session, "message", handoff_id)
+    return await run_in_threadpool(lambda: present.messages(session, [message])[0])
 
 
 @router.post("/{handoff_id}/messages/{message_id}/retry", response_model=MessageOut)
 async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Try again to deliver a queued reply."""
-    # No write transaction before the Rasa call: a held SQLite write lock across an await would stall
-    # every other writer of this process (their lock wait blocks the event loop); deliver() takes it after.
-    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-    message = session.get(HandoffMessage, message_id)
-    if message is None or message.handoff_id != handoff_id or message.role != "agent":
-        raise service.errors.HandoffNotFound(handoff_id)
+    def find() -> tuple[Handoff, HandoffMessage]:
+        handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+        message = session.get(HandoffMessage, message_id)
+        if message is None or message.handoff_id != handoff_id or message.role != "agent":
+            raise errors.HandoffNotFound(handoff_id)
+        return handoff, message
+
+    handoff, message = await run_in_threadpool(find)
     if message.delivery != "delivered":
         await live.deliver(session, message=message, handoff=handoff)
-        service.audit(session, agent=agent, action="retry", handoff_id=handoff_id, details={"message": message_id})
-        session.commit()
-        await live.publish("delivery", handoff_id)
-    return present.messages(session, [message])[0]
+
+        def record() -> None:
+            begin_write(session)
+            audit(session, agent=agent, action="retry", handoff_id=handoff_id, details={"message": message_id})
+
+        await run_in_threadpool(record)
+        live.announce(session, "delivery", handoff_id)
+    return await run_in_threadpool(lambda: present.messages(session, [message])[0])
 
 
 @router.post("/{handoff_id}/notes", response_model=MessageOut, status_code=201)
-async def note(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+def note(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """An internal note, visible to agents only."""
-    service.start_write(session)
-    message = service.add_note(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
-    session.commit()
-    await live.publish("message", handoff_id)
+    begin_write(session)
+    message = conversation.add_note(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
+    live.announce(session, "message", handoff_id)
     return present.messages(session, [message])[0]
 
 
 @router.post("/{handoff_id}/ticket", response_model=HandoffOut)
-async def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Link an existing ticket, or open one from the conversation."""
-    service.start_write(session)
+    begin_write(session)
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
     if body.ticket_no:
         ticket_no = tickets.existing(session, ticket_no=body.ticket_no)
     else:
         ticket_no = tickets.create_for_handoff(session, handoff=handoff, agent=agent, description=body.description,
                                                severity=body.severity)
-    service.link_ticket(session, handoff_id=handoff_id, agent=agent, ticket_no=ticket_no)
-    session.commit()
-    await live.publish("ticket", handoff_id)
+    conversation.link_ticket(session, handoff=handoff, agent=agent, ticket_no=ticket_no)
+    live.announce(session, "ticket", handoff_id)
     return present.handoffs(session, [handoff])[0]
 
 
 @router.post("/{handoff_id}/resolve", response_model=ResolveOut)
 async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
     """Resolve once: hand the conversation back to the bot, which asks the CSAT question."""
-    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-    if handoff.status != "resolved":
-        try:  # keep the last customer turns before the handoff closes
-            await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
-        except RasaUnavailable:
-            session.rollback()
-    service.start_write(session)
-    changed = service.resolve(session, handoff_id=handoff_id, agent=agent)
-    session.commit()
+    handoff = await run_in_threadpool(service.get_visible, session, handoff_id=handoff_id, agent=agent)
+    await _fresh_turns(session, handoff)  # keep the last customer turns before the handoff closes
+
+    def close() -> bool:
+        begin_write(session)
+        changed = conversation.resolve(session, handoff_id=handoff_id, agent=agent)
+        session.commit()  # the bot must not take the conversation back before it is resolved for the console
+        return changed
+
+    changed = await run_in_threadpool(close)
     csat = False
     if changed:
         rasa = live.rasa_client()
@@ -178,13 +194,22 @@ async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> 
             await rasa.resume(handoff.conversation_id)
             await rasa.trigger_intent(handoff.conversation_id, RESOLVED_INTENT)
             csat = True
-        except RasaUnavailable as error:
-            log.warning("could not hand %s back to the bot: %s", handoff.conversation_id, error)
-            service.audit(session, agent=agent, action="resume_failed", handoff_id=handoff_id,
-                          details={"error": str(error)[:300]})
-            campaign_service.keep_for_retry(session, conversation_id=handoff.conversation_id, intent=RESOLVED_INTENT,
-                                            resume_first=True, error=str(error))
-            session.commit()
-        await live.publish("resolved", handoff_id)
-    session.refresh(handoff)
-    return ResolveOut(resolved=changed, csat_requested=csat, handoff=present.handoffs(session, [handoff])[0])
+        except RasaUnavailable as failure:
+            log.warning("could not hand %s back to the bot: %s", handoff.conversation_id, failure)
+            error = str(failure)
+
+            def keep() -> None:
+                begin_write(session)
+                audit(session, agent=agent, action="resume_failed", handoff_id=handoff_id,
+                      details={"error": error[:300]})
+                campaign_service.keep_for_retry(session, conversation_id=handoff.conversation_id,
+                                                intent=RESOLVED_INTENT, resume_first=True, error=error)
+
+            await run_in_threadpool(keep)
+        live.announce(session, "resolved", handoff_id)
+
+    def answer() -> ResolveOut:
+        session.refresh(handoff)
+        return ResolveOut(resolved=changed, csat_requested=csat, handoff=present.handoffs(session, [handoff])[0])
+
+    return await run_in_threadpool(answer)

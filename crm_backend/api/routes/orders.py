@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core import idempotency
 from crm_backend.core.pagination import Page, PageDep
+from crm_backend.loyalty import service as loyalty
 from crm_backend.order import service
 from crm_backend.order.models import ORDER_STATUSES, Order
 from crm_backend.order.schemas import (
+    OrderCreated,
     OrderDetailOut,
     OrderIn,
     OrderItemOut,
@@ -19,6 +21,7 @@ from crm_backend.order.schemas import (
     ShippingEventIn,
     ShippingEventOut,
 )
+from crm_backend.points import repository as points_repository
 
 router = APIRouter(tags=["orders"], dependencies=[Depends(require_service_token)])
 StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(ORDER_STATUSES) + ")$")]
@@ -33,7 +36,7 @@ def _detail(session: SessionDep, order: Order) -> OrderDetailOut:
                for i in order.items],
         events=[ShippingEventOut(at=e.at, status=e.status, location=e.location, description_zh=e.description_zh,
                                  description_en=e.description_en) for e in order.events],
-        points_earned=service.points_earned(session, order=order),
+        points_earned=points_repository.earned_for_order(session, order.id),
     )
 
 
@@ -55,13 +58,23 @@ def get_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDeta
     return _detail(session, service.get_order(session, customer_id=customer_id, order_no=order_no))
 
 
-@router.post("/customers/{customer_id}/orders", status_code=201)
+def place_order_once(session: SessionDep, *, customer_id: int, body: OrderIn, key: str | None) -> OrderCreated:
+    """Record the order once per Idempotency-Key (a retry replays the first answer)."""
+    def write() -> OrderCreated:
+        placed = loyalty.place_order(session, customer_id=customer_id, data=body)
+        return OrderCreated(order_no=placed.order.order_no, status=placed.order.status,
+                            total=float(placed.order.total), currency=placed.order.currency,
+                            points_earned=placed.points_earned, tier=placed.tier)
+
+    return idempotency.run_once(session, scope=f"order:{customer_id}", key=key, payload=body.model_dump(mode="json"),
+                                model=OrderCreated, write=write)
+
+
+@router.post("/customers/{customer_id}/orders", response_model=OrderCreated, status_code=201)
 def create_order(customer_id: int, body: OrderIn, session: SessionDep,
-                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> OrderCreated:
     """Record a paid order: earns points (tier multiplier, birthday double), may upgrade the tier."""
-    status_code, result = service.create_order(session, customer_id=customer_id, data=body,
-                                               idempotency_key=idempotency_key)
-    return JSONResponse(result, status_code=status_code)
+    return place_order_once(session, customer_id=customer_id, body=body, key=idempotency_key)
 
 
 @router.post("/orders/{order_no}/shipping-events", response_model=OrderDetailOut, status_code=201)
@@ -73,12 +86,12 @@ def add_shipping_event(order_no: str, body: ShippingEventIn, session: SessionDep
 @router.post("/customers/{customer_id}/orders/{order_no}/cancel", response_model=OrderDetailOut)
 def cancel_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Cancel an unshipped order; its points are reversed (409 `invalid_transition` otherwise)."""
-    return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,
+    return _detail(session, loyalty.close_order(session, customer_id=customer_id, order_no=order_no,
                                                 action="cancel"))
 
 
 @router.post("/customers/{customer_id}/orders/{order_no}/refund", response_model=OrderDetailOut)
 def refund_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Refund a paid order; its points are reversed (never below a zero balance)."""
-    return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,
+    return _detail(session, loyalty.close_order(session, customer_id=customer_id, order_no=order_no,
                                                 action="refund"))

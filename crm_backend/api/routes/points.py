@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
+from sqlalchemy.orm import Session
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core import idempotency
 from crm_backend.core.errors import ValidationFailed
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.points import service
@@ -44,7 +46,13 @@ def entries(customer_id: int, session: SessionDep, page: PageDep,
 def adjust(customer_id: int, body: AdjustmentIn, session: SessionDep,
            idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
            ) -> EntryOut:
-    """Staff correction (+/-); the Idempotency-Key makes a retry a no-op."""
-    entry = service.adjust(session, customer_id=customer_id, points=body.points, reason=body.reason,
-                           key=idempotency_key)
-    return EntryOut.model_validate(entry)
+    """Staff correction (+/-); the same Idempotency-Key replays it, with another body it is a 409."""
+    return adjust_once(session, customer_id=customer_id, body=body, key=idempotency_key)
+
+
+def adjust_once(session: Session, *, customer_id: int, body: AdjustmentIn, key: str) -> EntryOut:
+    """Adjust once per Idempotency-Key (a retry replays the first answer, another body is a 409)."""
+    return idempotency.run_once(
+        session, scope=f"adjustment:{customer_id}", key=key, payload=body.model_dump(mode="json"), model=EntryOut,
+        write=lambda: EntryOut.model_validate(service.adjust(session, customer_id=customer_id, points=body.points,
+                                                             reason=body.reason, key=key)))

@@ -2,7 +2,8 @@
 
 import pytest
 
-from crm_backend.escalation.policy import EscalationInput, decide, is_vip
+from crm_backend.escalation.policy import EscalationInput, decide
+from crm_backend.scoring.importance import is_vip
 
 
 @pytest.mark.parametrize(("inputs", "escalate", "priority", "code"), [

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from crm_backend.handoff.rasa import RasaClient
+from crm_backend.core.rasa import RasaClient
 
 
 class FakeRasa:

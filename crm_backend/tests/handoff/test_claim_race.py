@@ -10,7 +10,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
-from crm_backend.handoff import errors, service
+from crm_backend.core.db import begin_write
+from crm_backend.handoff import assignment, errors, service
 from crm_backend.handoff.models import Handoff
 
 
@@ -34,11 +35,11 @@ def test_exactly_one_of_many_simultaneous_claims_wins(kind: str, fresh_engine_fa
     def contender(agent_id: int, handoff_id: int) -> None:
         with Session(engine) as own:
             barrier.wait(timeout=30)
-            service.start_write(own)  # like every write route: SQLite queues writers, PostgreSQL races rows
+            begin_write(own)  # like every write route: SQLite queues writers, PostgreSQL races rows
             agent = own.get(Agent, agent_id)
             assert agent is not None
             try:
-                service.claim(own, handoff_id=handoff_id, agent=agent)
+                assignment.claim(own, handoff_id=handoff_id, agent=agent)
                 own.commit()
                 outcome = f"won:{agent_id}"
             except errors.AlreadyClaimed:

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
-from crm_backend.handoff import service
+from crm_backend.core.db import utcnow
+from crm_backend.handoff import assignment, conversation, service
 from crm_backend.handoff.models import AuditLog, Handoff, HandoffMessage
 from crm_backend.tests.handoff.helpers import FakeRasa, another_client, handoff_body, login
 
@@ -199,11 +200,11 @@ def test_stale_agent_loses_the_conversation_to_the_queue(client: TestClient, ser
     hid = create(client, service_headers, "c-stale")["handoff_id"]
     login(client, "agent1")
     client.post(f"/api/v1/handoffs/{hid}/claim")
-    assert service.release_stale(session) == []  # heartbeat is fresh: stays assigned
+    assert assignment.release_stale(session) == []  # heartbeat is fresh: stays assigned
     agent1 = session.scalars(select(Agent).where(Agent.username == "agent1")).one()
-    agent1.last_seen_at = service.now_utc() - timedelta(minutes=10)  # the browser was closed
+    agent1.last_seen_at = utcnow() - timedelta(minutes=10)  # the browser was closed
     session.flush()
-    released = service.release_stale(session)
+    released = assignment.release_stale(session)
     assert [h.id for h in released] == [hid]
     handoff = session.get(Handoff, hid)
     assert handoff is not None and handoff.status == "waiting" and handoff.assigned_agent_id is None
@@ -302,6 +303,6 @@ def test_a_delivery_attempt_is_taken_once(client: TestClient, service_headers: d
     with Session(bind=session.connection(), join_transaction_mode="create_savepoint") as process_b:
         stale = process_b.get(HandoffMessage, message_id)  # B read the row before A's claim
         assert stale is not None and stale.attempts == 1
-        assert service.claim_attempt(session, message=message) is True  # A's poller takes attempt 2
-        assert service.claim_attempt(process_b, message=stale) is False  # B must not send it again
+        assert conversation.claim_attempt(session, message=message) is True  # A's poller takes attempt 2
+        assert conversation.claim_attempt(process_b, message=stale) is False  # B must not send it again
         assert stale.attempts == 2

@@ -10,11 +10,25 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_backend.core.errors import InsufficientPoints, OutOfStock
+from crm_backend.api.routes.rewards import redeem_once
+from crm_backend.core.db import committed
 from crm_backend.points import service
+from crm_backend.points.errors import InsufficientPoints, OutOfStock
 from crm_backend.points.models import PointsAccount, PointsEntry, Redemption, Reward
+from crm_backend.points.schemas import RedemptionIn, RedemptionOut
 
 CUSTOMER = 4  # the new customer: 199 points from the demo data
+
+
+def _redeem(session, key, reward="COUPON10"):
+    """What POST /customers/{id}/redemptions runs, in a committed write unit."""
+    with committed(session):
+        return redeem_once(session, customer_id=CUSTOMER, body=RedemptionIn(reward_code=reward, quantity=1), key=key)
+
+
+def _adjust(session, customer_id, points, key):
+    with committed(session):
+        return service.adjust(session, customer_id=customer_id, points=points, reason="test", key=key)
 
 
 def _run_concurrently(engine, count, call):
@@ -45,13 +59,12 @@ def _state(engine, customer_id):
 def test_100_concurrent_redemptions_never_overspend(fresh_engine_factory, kind):
     engine = fresh_engine_factory(kind)
     with Session(engine) as session:
-        service.adjust(session, customer_id=CUSTOMER, points=5_000 - 199, reason="test top-up", key="top-up")
-    results = _run_concurrently(engine, 100, lambda session, i: service.redeem(
-        session, customer_id=CUSTOMER, reward_code="COUPON10", quantity=1, idempotency_key=f"k{i}"))
-    successes = [r for r in results if isinstance(r, tuple)]
+        _adjust(session, CUSTOMER, 5_000 - 199, "top-up")
+    results = _run_concurrently(engine, 100, lambda session, i: _redeem(session, f"k{i}"))
+    successes = [r for r in results if isinstance(r, RedemptionOut)]
     assert len(successes) == 10, results
     assert results.count("insufficient_points") == 90
-    assert sorted(body["balance_after"] for _, body in successes) == list(range(0, 5000, 500))
+    assert sorted(r.balance_after for r in successes) == list(range(0, 5000, 500))
     assert _state(engine, CUSTOMER) == (0, 0, 10)
 
 
@@ -59,10 +72,9 @@ def test_100_concurrent_redemptions_never_overspend(fresh_engine_factory, kind):
 def test_concurrent_redemptions_respect_stock(fresh_engine_factory, kind):
     engine = fresh_engine_factory(kind)
     with Session(engine) as session:
-        service.adjust(session, customer_id=CUSTOMER, points=1_000_000, reason="test top-up", key="top-up")
-    results = _run_concurrently(engine, 60, lambda session, i: service.redeem(
-        session, customer_id=CUSTOMER, reward_code="VIPLOUNGE", quantity=1, idempotency_key=f"lounge{i}"))
-    assert sum(isinstance(r, tuple) for r in results) == 5
+        _adjust(session, CUSTOMER, 1_000_000, "top-up")
+    results = _run_concurrently(engine, 60, lambda session, i: _redeem(session, f"lounge{i}", "VIPLOUNGE"))
+    assert sum(isinstance(r, RedemptionOut) for r in results) == 5
     assert results.count("out_of_stock") == 55
     with Session(engine) as session:
         assert session.scalar(select(Reward.stock).where(Reward.code == "VIPLOUNGE")) == 0
@@ -74,10 +86,9 @@ def test_concurrent_redemptions_respect_stock(fresh_engine_factory, kind):
 def test_concurrent_retries_with_one_key_redeem_once(fresh_engine_factory, kind):
     engine = fresh_engine_factory(kind)
     with Session(engine) as session:
-        service.adjust(session, customer_id=CUSTOMER, points=10_000, reason="test top-up", key="top-up")
-    results = _run_concurrently(engine, 30, lambda session, i: service.redeem(
-        session, customer_id=CUSTOMER, reward_code="COUPON10", quantity=1, idempotency_key="same-key"))
-    assert all(isinstance(r, tuple) and r == results[0] for r in results)
+        _adjust(session, CUSTOMER, 10_000, "top-up")
+    results = _run_concurrently(engine, 30, lambda session, i: _redeem(session, "same-key"))
+    assert all(isinstance(r, RedemptionOut) and r == results[0] for r in results)
     assert _state(engine, CUSTOMER) == (10_199 - 500, 10_199 - 500, 1)
 
 
@@ -91,8 +102,7 @@ def test_first_writes_for_a_customer_without_account(fresh_engine_factory, kind)
         session.add(customer)
         session.commit()
         cid = customer.id
-    results = _run_concurrently(engine, 20, lambda session, i: service.adjust(
-        session, customer_id=cid, points=10, reason="race", key=f"race{i}").points)
+    results = _run_concurrently(engine, 20, lambda session, i: _adjust(session, cid, 10, f"race{i}").points)
     assert results == [10] * 20
     assert _state(engine, cid)[:2] == (200, 200)
 
@@ -107,8 +117,7 @@ def _redeem_in_process(url: str, worker: int, count: int) -> list[str]:
         for i in range(count):
             with Session(engine) as session:
                 try:
-                    service.redeem(session, customer_id=CUSTOMER, reward_code="COUPON10", quantity=1,
-                                   idempotency_key=f"p{worker}-{i}")
+                    _redeem(session, f"p{worker}-{i}")
                     outcomes.append("ok")
                 except InsufficientPoints as error:
                     outcomes.append(error.code)
@@ -124,7 +133,7 @@ def test_redemptions_from_4_processes_never_overspend(fresh_engine_factory, kind
 
     engine = fresh_engine_factory(kind)
     with Session(engine) as session:
-        service.adjust(session, customer_id=CUSTOMER, points=7_500 - 199, reason="test top-up", key="top-up")
+        _adjust(session, CUSTOMER, 7_500 - 199, "top-up")
     url = engine.url.render_as_string(hide_password=False)
     with ProcessPoolExecutor(max_workers=4, mp_context=multiprocessing.get_context("spawn")) as pool:
         outcomes = [o for part in pool.map(_redeem_in_process, [url] * 4, range(4), [25] * 4) for o in part]

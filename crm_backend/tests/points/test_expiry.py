@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from crm_backend.core.errors import InsufficientPoints
 from crm_backend.customer.models import Customer
 from crm_backend.points import service
+from crm_backend.points.errors import InsufficientPoints
 from crm_backend.points.models import PointsEntry
 
 
@@ -50,8 +50,7 @@ def test_redemption_cannot_spend_expired_points(session, demo_now):
     service.adjust(session, customer_id=cid, points=600, reason="old", key="a",
                    now=demo_now - timedelta(days=370))
     with pytest.raises(InsufficientPoints):
-        service.redeem(session, customer_id=cid, reward_code="COUPON10", quantity=1, idempotency_key=None,
-                       now=demo_now)
+        service.redeem(session, customer_id=cid, reward_code="COUPON10", quantity=1, now=demo_now)
 
 
 def test_expire_all(session, demo_now):

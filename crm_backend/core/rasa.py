@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
+from crm_backend.core.config import get_settings
+
 
 class RasaUnavailable(Exception):
     """Rasa could not be reached or refused the request."""
@@ -70,3 +72,8 @@ class RasaClient:
         return await self._request("POST", self._url(conversation_id, "trigger_intent"), {"output_channel": "latest"},
                                    json={"name": intent, "entities": entities or {}})
 
+
+def rasa_client() -> RasaClient:
+    """A client of the configured Rasa server (`RASA_URL`, `RASA_AUTH_TOKEN`)."""
+    settings = get_settings()
+    return RasaClient(settings.rasa_url, settings.rasa_auth_token)

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from crm_backend.core.db import utcnow
 from crm_backend.core.errors import ConflictError, ValidationFailed
-from crm_backend.customer.models import Referral
+from crm_backend.customer.models import Customer, Referral
 from crm_backend.customer.service import get_customer
-from crm_backend.order.models import Order
+from crm_backend.order import repository as orders
+from crm_backend.points import service as points
 
 
 def register(session: Session, *, referrer_id: int, referred_id: int, now: datetime | None = None) -> Referral:
@@ -22,13 +23,13 @@ def register(session: Session, *, referrer_id: int, referred_id: int, now: datet
     referred = get_customer(session, customer_id=referred_id)
     if referred.referred_by is not None:
         raise ConflictError(f"Customer {referred_id} already has a referrer", f"客户 {referred_id} 已有推荐人")
-    if session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == referred_id)):
+    if orders.count_for_customer(session, referred_id):
         raise ConflictError("Referrals must be recorded before the first order", "推荐关系须在首次下单前登记")
     now = now or utcnow()
     referred.referred_by = referrer_id
     referral = Referral(referrer_id=referrer_id, referred_id=referred_id, points_awarded=0, created_at=now)
     session.add(referral)
-    session.commit()
+    session.flush()
     return referral
 
 
@@ -38,3 +39,18 @@ def list_for(session: Session, *, referrer_id: int, limit: int, offset: int) -> 
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     return list(session.scalars(query.order_by(Referral.created_at.desc(), Referral.id.desc())
                                 .limit(limit).offset(offset))), total
+
+
+def reward_referrer(session: Session, *, customer: Customer, now: datetime) -> None:
+    """On the referred customer's first order: the referrer's points, once."""
+    if customer.referred_by is None:
+        return
+    referral = session.scalars(select(Referral).where(Referral.referred_id == customer.id)).first()
+    if referral is None:
+        referral = Referral(referrer_id=customer.referred_by, referred_id=customer.id, created_at=now)
+        session.add(referral)
+    if referral.rewarded_at is not None:
+        return
+    entry = points.award_referral(session, referrer_id=customer.referred_by, referred_id=customer.id, now=now)
+    referral.points_awarded = entry.points
+    referral.rewarded_at = now

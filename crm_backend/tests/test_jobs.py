@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from crm_backend.core import maintenance
+from crm_backend import jobs
 from crm_backend.customer.models import Customer
 from crm_backend.tier.service import review_all
 
@@ -18,8 +18,8 @@ def test_thread_runs_and_stops(monkeypatch):
         ran.set()
         return 0, 0
 
-    monkeypatch.setattr(maintenance, "run_once", fake_run_once)
-    worker = maintenance.MaintenanceThread(interval_seconds=3600, initial_delay=0.01)
+    monkeypatch.setattr(jobs, "run_maintenance", fake_run_once)
+    worker = jobs.MaintenanceThread(interval_seconds=3600, initial_delay=0.01)
     worker.start()
     assert ran.wait(5)
     worker.stop()

@@ -1,0 +1,135 @@
+"""Handoff queries: the queue, messages, presence and load, and the conditional updates that settle races.
+
+Races (two agents claiming, two clicks on resolve, two processes delivering one reply) are settled
+by UPDATEs conditional on the state the caller saw; their rowcount says who won, exactly on SQLite
+and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from crm_backend.agent.models import Agent
+from crm_backend.handoff.models import ConsoleSetting, Handoff, HandoffMessage, HandoffStatus
+
+
+def rowcount(result: Any) -> int:
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
+def active_for_conversation(session: Session, conversation_id: str) -> Handoff | None:
+    return session.scalars(select(Handoff).where(Handoff.conversation_id == conversation_id,
+                                                 Handoff.status.in_(HandoffStatus.ACTIVE))).first()
+
+
+def active(session: Session) -> list[Handoff]:
+    return list(session.scalars(select(Handoff).where(Handoff.status.in_(HandoffStatus.ACTIVE))))
+
+
+def latest_for_conversation(session: Session, conversation_id: str) -> Handoff | None:
+    return session.scalars(select(Handoff).where(Handoff.conversation_id == conversation_id)
+                           .order_by(Handoff.created_at.desc())).first()
+
+
+def waiting_ahead(session: Session, handoff: Handoff) -> int:
+    """Waiting conversations served before `handoff` (higher priority, or same priority and older)."""
+    ahead = session.scalar(select(func.count()).select_from(Handoff).where(
+        Handoff.status == HandoffStatus.WAITING, Handoff.id != handoff.id,
+        or_(Handoff.priority_rank < handoff.priority_rank,
+            and_(Handoff.priority_rank == handoff.priority_rank, Handoff.created_at <= handoff.created_at))))
+    return int(ahead or 0)
+
+
+def queue(session: Session, *, visible_to: int | None, include_resolved: bool, limit: int) -> list[Handoff]:
+    """Value customers first, then priority, then longest waiting; `visible_to` limits to an agent's view."""
+    stmt = select(Handoff)
+    if not include_resolved:
+        stmt = stmt.where(Handoff.status.in_(HandoffStatus.ACTIVE))
+    if visible_to is not None:
+        stmt = stmt.where(or_(Handoff.assigned_agent_id.is_(None), Handoff.assigned_agent_id == visible_to))
+    stmt = stmt.order_by(Handoff.value_customer.desc(), Handoff.priority_rank, Handoff.created_at).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def waiting(session: Session) -> list[Handoff]:
+    return list(session.scalars(select(Handoff).where(Handoff.status == HandoffStatus.WAITING)
+                                .order_by(Handoff.value_customer.desc(), Handoff.priority_rank,
+                                          Handoff.created_at)))
+
+
+def assigned(session: Session) -> list[Handoff]:
+    return list(session.scalars(select(Handoff).where(Handoff.status == HandoffStatus.ASSIGNED,
+                                                      Handoff.assigned_agent_id.is_not(None))))
+
+
+def messages(session: Session, handoff_id: int) -> list[HandoffMessage]:
+    return list(session.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == handoff_id)
+                                .order_by(HandoffMessage.created_at, HandoffMessage.id)))
+
+
+def pending_messages(session: Session, *, handoff_id: int | None, max_attempts: int) -> list[HandoffMessage]:
+    stmt = select(HandoffMessage).where(HandoffMessage.delivery == "pending", HandoffMessage.attempts < max_attempts)
+    if handoff_id is not None:
+        stmt = stmt.where(HandoffMessage.handoff_id == handoff_id)
+    return list(session.scalars(stmt.order_by(HandoffMessage.id)))
+
+
+def settings_rows(session: Session) -> list[ConsoleSetting]:
+    return list(session.scalars(select(ConsoleSetting)))
+
+
+def seen_agent_ids(session: Session, *, since: datetime, include_away: bool) -> set[int]:
+    stmt = select(Agent.id).where(Agent.is_active.is_(True), Agent.last_seen_at.is_not(None),
+                                  Agent.last_seen_at > since)
+    if not include_away:
+        stmt = stmt.where(Agent.is_online.is_(True))
+    return set(session.scalars(stmt))
+
+
+def agent_loads(session: Session) -> dict[int, int]:
+    """Assigned (unresolved) conversations per agent."""
+    rows = session.execute(select(Handoff.assigned_agent_id, func.count()).where(
+        Handoff.status == HandoffStatus.ASSIGNED).group_by(Handoff.assigned_agent_id))
+    return {agent_id: count for agent_id, count in rows if agent_id is not None}
+
+
+def agents(session: Session, ids: set[int] | None = None, *, roles: tuple[str, ...] | None = None) -> list[Agent]:
+    stmt = select(Agent)
+    if ids is not None:
+        stmt = stmt.where(Agent.id.in_(ids))
+    if roles is not None:
+        stmt = stmt.where(Agent.role.in_(roles))
+    return list(session.scalars(stmt.order_by(Agent.id)))
+
+
+def set_assignee(session: Session, *, handoff_id: int, expect_agent: int | None, expect_status: tuple[str, ...],
+                 agent_id: int | None, claimed_at: datetime | None) -> bool:
+    """Move the handoff to `agent_id` (None: back to the queue) if it is still as the caller saw it."""
+    owner = Handoff.assigned_agent_id.is_(None) if expect_agent is None else Handoff.assigned_agent_id == expect_agent
+    result = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, owner, Handoff.status.in_(expect_status))
+        .values(assigned_agent_id=agent_id, claimed_at=claimed_at,
+                status=HandoffStatus.ASSIGNED if agent_id is not None else HandoffStatus.WAITING)
+        .execution_options(synchronize_session=False))
+    return rowcount(result) == 1
+
+
+def mark_resolved(session: Session, *, handoff_id: int, agent_id: int, now: datetime) -> bool:
+    result = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status != HandoffStatus.RESOLVED)
+        .values(status=HandoffStatus.RESOLVED, resolved_at=now, resolved_by_agent_id=agent_id,
+                assigned_agent_id=func.coalesce(Handoff.assigned_agent_id, agent_id))
+        .execution_options(synchronize_session=False))
+    return rowcount(result) == 1
+
+
+def take_attempt(session: Session, *, message_id: int, seen_attempts: int) -> bool:
+    result = session.execute(
+        update(HandoffMessage).where(HandoffMessage.id == message_id, HandoffMessage.delivery == "pending",
+                                     HandoffMessage.attempts == seen_attempts)
+        .values(attempts=seen_attempts + 1).execution_options(synchronize_session=False))
+    return rowcount(result) == 1
