@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SENTIMENT_LABELS = {"negative": -0.7, "neutral": 0.0, "positive": 0.7}
+from crm_backend.text.schemas import SENTIMENT_LABELS
 
 
 class EscalationRequest(BaseModel):

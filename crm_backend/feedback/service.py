@@ -13,7 +13,6 @@ from crm_backend.customer import service as customer_service
 from crm_backend.feedback.errors import AgentNotFound
 from crm_backend.feedback.models import Feedback
 from crm_backend.feedback.schemas import FeedbackCreate, is_low_score
-from crm_backend.handoff.service import agent_for_conversation
 from crm_backend.text.analyzer import analyze
 from crm_backend.ticket import repository as ticket_repository
 from crm_backend.ticket.errors import TicketNotFound
@@ -35,8 +34,11 @@ class Submitted:
     follow_up_ticket_no: str | None
 
 
-def submit_feedback(session: Session, *, data: FeedbackCreate) -> Submitted:
-    """Store the feedback (text redacted); a low score opens a follow-up ticket (closed loop)."""
+def submit_feedback(session: Session, *, data: FeedbackCreate, handled_by: int | None = None) -> Submitted:
+    """Store the feedback (text redacted); a low score opens a follow-up ticket (closed loop).
+
+    `handled_by`: the agent who handled the conversation, credited when the body names none.
+    """
     now = utcnow()
     customer_id = data.customer_id
     if customer_id is not None:
@@ -54,9 +56,7 @@ def submit_feedback(session: Session, *, data: FeedbackCreate) -> Submitted:
     if data.text and data.text.strip():
         analysis = analyze(data.text)
         text, sentiment = analysis.redacted, analysis.sentiment.score
-    agent_id = data.agent_id
-    if agent_id is None and data.conversation_id:  # CSAT after a handoff is credited to its agent
-        agent_id = agent_for_conversation(session, conversation_id=data.conversation_id)
+    agent_id = data.agent_id if data.agent_id is not None else handled_by
     feedback = Feedback(customer_id=customer_id, kind=data.kind, score=data.score, text=text,
                         sentiment=sentiment, ticket_id=ticket_id, conversation_id=data.conversation_id,
                         agent_id=agent_id, channel=data.channel, created_at=now)

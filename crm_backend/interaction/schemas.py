@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crm_backend.escalation.schemas import SENTIMENT_LABELS
+from crm_backend.text.schemas import SENTIMENT_LABELS
 
 
 class InteractionUpsert(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,16 +28,25 @@ def upsert_interaction(session: Session, *, data: InteractionUpsert) -> tuple[in
     row = repository.by_conversation(session, data.conversation_id, lock=True)
     created = row is None
     if row is None:
+        row = _apply(Interaction(conversation_id=data.conversation_id, created_at=now), data, now)
         try:
             # Two first summaries of one conversation may race; the loser updates the winner's row.
             with session.begin_nested():
-                row = Interaction(conversation_id=data.conversation_id, created_at=now)
                 session.add(row)
         except IntegrityError:
             row = repository.by_conversation(session, data.conversation_id, lock=True)
             created = False
             if row is None:
                 raise
+    if not created:
+        _apply(row, data, now)
+    session.flush()
+    if row.customer_id is not None:
+        events.emit(session, events.CustomerChanged(row.customer_id))
+    return row.id, created
+
+
+def _apply(row: Interaction, data: InteractionUpsert, now: datetime) -> Interaction:
     row.channel = data.channel
     row.customer_id = data.customer_id if data.customer_id is not None else row.customer_id
     row.intents = list(data.intents)
@@ -43,7 +54,4 @@ def upsert_interaction(session: Session, *, data: InteractionUpsert) -> tuple[in
     row.escalated = bool(row.escalated) or data.escalated
     row.resolved_by_bot = data.resolved_by_bot
     row.updated_at = now
-    session.flush()
-    if row.customer_id is not None:
-        events.emit(session, events.CustomerChanged(row.customer_id))
-    return row.id, created
+    return row

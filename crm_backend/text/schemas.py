@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A sentiment sent as a label instead of a score (−1..1), as the bot may do.
+SENTIMENT_LABELS = {"negative": -0.7, "neutral": 0.0, "positive": 0.7}
+
 
 class TextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -10,6 +10,7 @@ from crm_backend.api.deps import SessionDep, require_service_token
 from crm_backend.core import idempotency
 from crm_backend.feedback import service
 from crm_backend.feedback.schemas import FeedbackCreate, FeedbackCreated
+from crm_backend.handoff.service import agent_for_conversation
 
 router = APIRouter(tags=["feedback"], dependencies=[Depends(require_service_token)])
 
@@ -20,7 +21,10 @@ def submit_feedback(body: FeedbackCreate, session: SessionDep,
                     ) -> FeedbackCreated:
     """Record CSAT (1–5), NPS (0–10) or a suggestion; a low score opens a follow-up ticket."""
     def write() -> FeedbackCreated:
-        submitted = service.submit_feedback(session, data=body)
+        # CSAT after a handoff is credited to the agent who handled the conversation.
+        handled_by = (agent_for_conversation(session, conversation_id=body.conversation_id)
+                      if body.agent_id is None and body.conversation_id else None)
+        submitted = service.submit_feedback(session, data=body, handled_by=handled_by)
         return FeedbackCreated(feedback_id=submitted.feedback.id, follow_up_ticket_no=submitted.follow_up_ticket_no)
 
     return idempotency.run_once(session, scope="feedback", key=idempotency_key,

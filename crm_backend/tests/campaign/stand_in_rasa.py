@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from crm_backend.handoff import live
 from crm_backend.core.rasa import RasaClient
+from crm_backend.handoff import live
 from tests.services import port_is_free
 
 PORTS = range(18090, 18100)
