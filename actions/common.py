@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.config import get_settings
 from actions.crm_client import CrmClient, CrmError
 from actions.messages import render
 
@@ -104,9 +104,9 @@ def customer_from_token(token: Any) -> int | None:
     """The customer id in a valid website token (JWT HS256, `sub`, unexpired), else None."""
     if not isinstance(token, str) or not token:
         return None
-    secret = os.environ.get("CUSTOMER_TOKEN_SECRET", "dev-customer-token-secret")
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(token, get_settings().customer_token_secret, algorithms=["HS256"],
+                            options={"require": ["sub", "exp"]})
         return int(claims["sub"])
     except (jwt.PyJWTError, ValueError, TypeError) as error:
         logger.info("rejected customer token: %s", type(error).__name__)

@@ -17,8 +17,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import bot_failures, channel_of, crm, identify, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
-from actions.forms import digits, failed_again, reset_failures
+from actions.forms import digits
 from actions.kept_writes import keep_ticket, resubmit_kept_writes
+from actions.retries import failed_again, reset_failures
 
 CATEGORIES = ("delivery", "product_quality", "service_attitude", "price_billing", "refund_return", "account", "other")
 CATEGORY_CONFIDENCE = 0.6  # below this the bot asks instead of trusting the CRM's guess

@@ -7,11 +7,12 @@ an answer with an error body raises `CrmError` carrying the contract's error `co
 from __future__ import annotations
 
 import asyncio
-import os
 import weakref
 from typing import Any, Literal, TypedDict
 
 import aiohttp
+
+from actions.config import get_settings
 
 DEFAULT_TIMEOUT_S = 3.0
 Language = Literal["zh", "en"]
@@ -116,8 +117,9 @@ class CrmClient:
 
     def __init__(self, base_url: str | None = None, token: str | None = None, *, language: str = "zh",
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        self.base_url = (base_url or os.environ.get("CRM_URL", "http://127.0.0.1:8000")).rstrip("/")
-        self.token = token or os.environ.get("CRM_SERVICE_TOKEN", "dev-service-token")
+        settings = get_settings()
+        self.base_url = (base_url or settings.crm_url).rstrip("/")
+        self.token = token or settings.crm_service_token
         self.language = language
         self.timeout = timeout
 

@@ -13,8 +13,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import channel_of, crm, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
-from actions.forms import failed_again, reset_failures
 from actions.kept_writes import keep_feedback
+from actions.retries import failed_again, reset_failures
 
 ZH_NUMBERS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
               "十": 10}

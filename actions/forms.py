@@ -12,24 +12,22 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.account import (
+    ActionShowOrderStatus,
+    ActionShowPointsBalance,
+    ActionShowPointsExpiring,
+    ActionShowPointsHistory,
+    ActionShowTickets,
+    ActionShowTier,
+)
 from actions.common import channel_of, crm, customer_name, identity_slots, language, say, tier_name
 from actions.crm_client import CrmError, CrmUnavailable
+from actions.messages import render
+from actions.points import ActionAskRedeemConfirmation
+from actions.retries import failed_again, reset_failures
 
-MAX_FAILURES = 3  # after this many bad answers in a row the form offers a way out
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 CODE = re.compile(r"^\d{6}$")
-
-
-def failed_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-    """Count a rejected answer; from the third one on, offer to stop (or a human)."""
-    failures = int(tracker.get_slot("form_failures") or 0) + 1
-    if failures >= MAX_FAILURES:
-        say(dispatcher, tracker, "utter_form_offer_stop")
-    return {"form_failures": float(failures)}
-
-
-def reset_failures() -> dict[str, Any]:
-    return {"form_failures": 0.0}
 
 
 def digits(value: Any) -> str:
@@ -57,8 +55,6 @@ class AskSlotAction(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         buttons = SLOT_BUTTONS.get(self.slot, {}).get(language(tracker))
-        from actions.messages import render
-
         dispatcher.utter_message(text=render(f"utter_ask_{self.slot}", language(tracker)), buttons=buttons or [])
         return []
 
@@ -169,17 +165,7 @@ class ActionFinishVerification(Action):
 
 @functools.lru_cache(maxsize=1)
 def resumable_actions() -> dict[str, type[Action]]:
-    """Requests that wait for verification, by action name (imported late: they import this module)."""
-    from actions.account import (
-        ActionShowOrderStatus,
-        ActionShowPointsBalance,
-        ActionShowPointsExpiring,
-        ActionShowPointsHistory,
-        ActionShowTickets,
-        ActionShowTier,
-    )
-    from actions.points import ActionAskRedeemConfirmation
-
+    """Requests that wait for verification, by action name."""
     classes: list[type[Action]] = [ActionShowPointsBalance, ActionShowPointsHistory, ActionShowPointsExpiring,
                                    ActionShowOrderStatus, ActionShowTier, ActionShowTickets,
                                    ActionAskRedeemConfirmation]

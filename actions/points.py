@@ -22,7 +22,8 @@ from actions.common import (
     verified_customer,
 )
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
-from actions.forms import failed_again, reset_failures
+from actions.messages import render
+from actions.retries import failed_again, reset_failures
 
 # Words customers use for catalog items, besides the codes themselves.
 REWARD_WORDS = {
@@ -107,8 +108,6 @@ class ActionAskRedeemConfirmation(Action):
 
 
 def _confirm_text(lang: str, name: str, cost: Any, balance: Any) -> str:
-    from actions.messages import render
-
     return render("utter_redeem_confirm", lang, reward=name, cost=fmt_int(cost), balance=fmt_int(balance),
                   after=fmt_int(int(balance) - int(cost)))
 

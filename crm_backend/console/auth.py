@@ -13,9 +13,9 @@ import time
 from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_backend.agent import repository as agents
 from crm_backend.agent.models import Agent
 from crm_backend.core.config import get_settings
 from crm_backend.core.db import begin_write, utcnow
@@ -137,7 +137,7 @@ def login(session: Session, *, username: str, password: str, client: str) -> tup
     key = f"{client}:{username.strip().lower()}"
     limiter.check(key)
     begin_write(session)
-    agent = session.scalars(select(Agent).where(Agent.username == username.strip())).first()
+    agent = agents.by_username(session, username.strip())
     if agent is None or not agent.is_active or not verify_password(password, agent.password_hash):
         limiter.fail(key)
         audit(session, agent=agent, action="login_failed", details={"username": username[:64]}, ip=client)

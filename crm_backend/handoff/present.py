@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
 from crm_backend.core.db import as_utc, utcnow
 from crm_backend.customer.models import Customer
+from crm_backend.handoff import repository
 from crm_backend.handoff.models import Handoff, HandoffMessage
 from crm_backend.handoff.schemas import HandoffOut, MessageOut
 
 
-def _names(session: Session, model: type[Customer] | type[Agent], ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows: Any = session.scalars(select(model).where(model.id.in_(ids)))
-    return {row.id: row.display_name for row in rows}
-
-
 def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
     """API bodies of several handoffs."""
-    customers = _names(session, Customer, {h.customer_id for h in rows if h.customer_id is not None})
-    agent_ids = {h.assigned_agent_id for h in rows if h.assigned_agent_id is not None}
-    agents = _names(session, Agent, agent_ids)
-    last: dict[int, str] = {}
-    if rows:
-        for message in session.scalars(select(HandoffMessage).where(
-                HandoffMessage.handoff_id.in_([h.id for h in rows]), HandoffMessage.role == "user")
-                .order_by(HandoffMessage.created_at, HandoffMessage.id)):
-            last[message.handoff_id] = message.text[:120]
+    customers = repository.display_names(session, Customer, {h.customer_id for h in rows
+                                                             if h.customer_id is not None})
+    agents = repository.display_names(session, Agent, {h.assigned_agent_id for h in rows
+                                                       if h.assigned_agent_id is not None})
+    last = {handoff_id: text[:120] for handoff_id, text in
+            repository.last_customer_turns(session, [h.id for h in rows]).items()}
     now = utcnow()
     out = []
     for h in rows:
@@ -52,7 +41,7 @@ def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
 
 
 def messages(session: Session, rows: Sequence[HandoffMessage]) -> list[MessageOut]:
-    agents = _names(session, Agent, {m.agent_id for m in rows if m.agent_id is not None})
+    agents = repository.display_names(session, Agent, {m.agent_id for m in rows if m.agent_id is not None})
     return [MessageOut(id=m.id, role=m.role, text=m.text, agent_id=m.agent_id,
                        agent_name=agents.get(m.agent_id) if m.agent_id is not None else None,
                        created_at=as_utc(m.created_at) or utcnow(), delivery=m.delivery, attempts=m.attempts)

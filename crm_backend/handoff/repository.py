@@ -14,6 +14,7 @@ from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
+from crm_backend.customer.models import Customer
 from crm_backend.handoff.models import ConsoleSetting, Handoff, HandoffMessage, HandoffStatus
 
 
@@ -133,3 +134,21 @@ def take_attempt(session: Session, *, message_id: int, seen_attempts: int) -> bo
                                      HandoffMessage.attempts == seen_attempts)
         .values(attempts=seen_attempts + 1).execution_options(synchronize_session=False))
     return rowcount(result) == 1
+
+
+def display_names(session: Session, model: type[Customer] | type[Agent], ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows: Any = session.scalars(select(model).where(model.id.in_(ids)))
+    return {row.id: row.display_name for row in rows}
+
+
+def last_customer_turns(session: Session, handoff_ids: list[int]) -> dict[int, str]:
+    """The latest customer message of each handoff."""
+    last: dict[int, str] = {}
+    if handoff_ids:
+        for message in session.scalars(select(HandoffMessage).where(
+                HandoffMessage.handoff_id.in_(handoff_ids), HandoffMessage.role == "user")
+                .order_by(HandoffMessage.created_at, HandoffMessage.id)):
+            last[message.handoff_id] = message.text
+    return last

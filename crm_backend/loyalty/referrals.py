@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm_backend.core.db import utcnow
 from crm_backend.core.errors import ConflictError, ValidationFailed
+from crm_backend.customer import repository as customers
 from crm_backend.customer.models import Customer, Referral
 from crm_backend.customer.service import get_customer
 from crm_backend.order import repository as orders
@@ -35,17 +35,14 @@ def register(session: Session, *, referrer_id: int, referred_id: int, now: datet
 
 def list_for(session: Session, *, referrer_id: int, limit: int, offset: int) -> tuple[list[Referral], int]:
     get_customer(session, customer_id=referrer_id)
-    query = select(Referral).where(Referral.referrer_id == referrer_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(session.scalars(query.order_by(Referral.created_at.desc(), Referral.id.desc())
-                                .limit(limit).offset(offset))), total
+    return customers.referrals_by(session, referrer_id, limit=limit, offset=offset)
 
 
 def reward_referrer(session: Session, *, customer: Customer, now: datetime) -> None:
     """On the referred customer's first order: the referrer's points, once."""
     if customer.referred_by is None:
         return
-    referral = session.scalars(select(Referral).where(Referral.referred_id == customer.id)).first()
+    referral = customers.referral_of(session, customer.id)
     if referral is None:
         referral = Referral(referrer_id=customer.referred_by, referred_id=customer.id, created_at=now)
         session.add(referral)

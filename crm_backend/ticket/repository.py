@@ -23,3 +23,10 @@ def for_customer(session: Session, customer_id: int, *, status: str | None, limi
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit).offset(offset))
     return list(rows), total
+
+
+def open_for_customer(session: Session, customer_id: int) -> list[Ticket]:
+    """The customer's tickets that are not resolved or closed, newest first."""
+    return list(session.scalars(select(Ticket).where(Ticket.customer_id == customer_id,
+                                                     Ticket.status.not_in(("resolved", "closed")))
+                                .order_by(Ticket.created_at.desc())))

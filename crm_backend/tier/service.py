@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_backend.core.db import utcnow
+from crm_backend.customer import repository as customers
 from crm_backend.customer.models import Customer
 from crm_backend.customer.service import get_customer
 from crm_backend.order import repository as orders
@@ -54,7 +54,7 @@ def evaluate_customer(session: Session, *, customer: Customer, now: datetime | N
 def review_all(session: Session, *, now: datetime | None = None) -> int:
     """Periodic review of every customer; returns how many tiers changed."""
     changed = 0
-    for customer in session.scalars(select(Customer).order_by(Customer.id)):
+    for customer in customers.all_by_id(session):
         before = customer.tier
         if evaluate_customer(session, customer=customer, now=now, review=True) != before:
             changed += 1

@@ -19,10 +19,11 @@ from actions.complaints import (
 )
 from actions.crm_client import CrmClient
 from actions.feedback import ActionEndConversation, ActionSubmitCsat, ActionSubmitNps, ActionSubmitSuggestion
-from actions.forms import MAX_FAILURES, ValidateVerifyForm
+from actions.forms import ValidateVerifyForm
 from actions.handoff import ActionHandoffToHuman
 from actions.kept_writes import ActionRetryKeptWrites
 from actions.points import ActionAskRedeemConfirmation, ActionRedeemReward, ValidateRedeemForm
+from actions.retries import MAX_FAILURES
 
 pytestmark = pytest.mark.asyncio
 
