@@ -40,7 +40,7 @@ def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _agent(base: str, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=httpx.Timeout(40))
+    client = httpx.Client(base_url=base, timeout=httpx.Timeout(35))
     response = client.post("/api/v1/auth/login", json={"username": username, "password": f"{username}-pass"})
     assert response.status_code == 200, response.text
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
@@ -48,15 +48,19 @@ def _agent(base: str, username: str) -> httpx.Client:
 
 
 def _timed(call: str, send: Callable[[], httpx.Response]) -> tuple[str, int, float]:
+    """(call, status, seconds); a request that got no answer within the client's timeout has status 0."""
     started = time.monotonic()
-    response = send()
-    return call, response.status_code, time.monotonic() - started
+    try:
+        status = send().status_code
+    except httpx.TimeoutException:
+        status = 0
+    return call, status, time.monotonic() - started
 
 
 def test_4xx_from_agents_never_freezes_the_bot(crm: str) -> None:
     agent1, agent2 = _agent(crm, "agent1"), _agent(crm, "agent2")
-    bot = httpx.Client(base_url=crm, timeout=httpx.Timeout(40), headers={"Authorization": f"Bearer {TOKEN}"})
-    probe = httpx.Client(base_url=crm, timeout=httpx.Timeout(40))
+    bot = httpx.Client(base_url=crm, timeout=httpx.Timeout(35), headers={"Authorization": f"Bearer {TOKEN}"})
+    probe = httpx.Client(base_url=crm, timeout=httpx.Timeout(35))
     created = bot.post("/api/v1/handoffs", json=handoff_body("freeze-held"))
     assert created.status_code == 201, created.text
     held = created.json()["handoff_id"]
@@ -74,10 +78,10 @@ def test_4xx_from_agents_never_freezes_the_bot(crm: str) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda item: _timed(*item), calls))
 
+    slow = [(call, status, round(seconds, 2)) for call, status, seconds in results if seconds > LIMIT_SECONDS]
+    assert not slow, f"{len(slow)} of {len(results)} requests took over {LIMIT_SECONDS} s: {slow}"
     by_call: dict[str, set[int]] = {}
     for call, status, _ in results:
         by_call.setdefault(call, set()).add(status)
     assert by_call == {"transfer 403": {403}, "claim 409": {409}, "bot creates": {201}, "health": {200}}, by_call
-    slow = [(call, status, round(seconds, 2)) for call, status, seconds in results if seconds > LIMIT_SECONDS]
-    assert not slow, f"{len(slow)} of {len(results)} requests took over {LIMIT_SECONDS} s: {slow}"
 
