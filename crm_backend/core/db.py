@@ -152,7 +152,7 @@ async def unit_of_work(session: Session) -> AsyncIterator[Session]:
 
 
 async def get_session() -> AsyncIterator[Session]:
-    """FastAPI dependency (function scope, see api/deps.py): one session and one write unit per request."""
+    """FastAPI dependency (function scope, `SessionDep` below): one session and one write unit per request."""
     session = get_sessionmaker()()
     try:
         async with unit_of_work(session):
