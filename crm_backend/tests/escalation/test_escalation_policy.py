@@ -3,7 +3,7 @@
 import pytest
 
 from crm_backend.escalation.policy import EscalationInput, decide
-from crm_backend.scoring.importance import is_vip
+from crm_backend.scoring.importance import is_top, is_vip
 
 
 @pytest.mark.parametrize(("inputs", "escalate", "priority", "code"), [
@@ -46,3 +46,12 @@ def test_precedence() -> None:
 def test_is_vip() -> None:
     assert is_vip("gold", None) and is_vip("diamond", "low") and is_vip("regular", "value")
     assert not is_vip("silver", "potential") and not is_vip(None, None)
+
+
+def test_top_customers_are_the_console_value_customers_and_get_urgent_priority() -> None:
+    # One rule (scoring/importance.py) for the console's "value customer" and the policy's top priority.
+    assert is_top("diamond", None) and is_top("regular", "value")
+    assert not is_top("gold", None) and not is_top(None, None)
+    for tier, segment in [("diamond", None), ("regular", "value"), ("gold", None)]:
+        decision = decide(EscalationInput(tier=tier, value_segment=segment, explicit_request=True))
+        assert decision.priority == ("urgent" if is_top(tier, segment) else "high")
