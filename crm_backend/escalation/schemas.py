@@ -6,13 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crm_backend.core.bounds import DbId
+
 SENTIMENT_LABELS = {"negative": -0.7, "neutral": 0.0, "positive": 0.7}
 
 
 class EscalationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     message_sentiment: float | None = Field(default=None, ge=-1, le=1,
                                             description="−1..1, or the label negative/neutral/positive")
     complaint_severity: Literal["low", "medium", "high", "critical"] | None = None

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from crm_backend.core.bounds import DbId
+
 
 class TranscriptTurn(BaseModel):
     role: Literal["user", "bot"]
@@ -17,7 +19,7 @@ class TranscriptTurn(BaseModel):
 class HandoffCreate(BaseModel):
     conversation_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(min_length=1, max_length=32)
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     reason: str = Field(default="", max_length=1000)
     reason_code: str = Field(default="", max_length=64)
     priority: Literal["urgent", "high", "normal", "low"] = "normal"
@@ -86,7 +88,7 @@ class TextIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    agent_id: int | None = None
+    agent_id: DbId | None = None
     to_supervisor: bool = False
     to_queue: bool = False
 

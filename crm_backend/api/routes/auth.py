@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from crm_backend.api.deps import SessionDep
 from crm_backend.console import auth, pages
 from crm_backend.console.deps import ConsoleSession, CsrfProtected
+from crm_backend.core.client_ip import client_ip
 from crm_backend.core.config import get_settings
 from crm_backend.core.errors import DomainError
 
@@ -37,7 +38,7 @@ class LoginOut(BaseModel):
 
 
 def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_ip(request, get_settings())
 
 
 def _set_session_cookie(request: Request, response: Response, session_id: str) -> None:

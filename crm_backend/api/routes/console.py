@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -130,9 +131,14 @@ def audit_log(session: SessionDep, _supervisor: CurrentSupervisor, limit: int = 
 @router.get("/events")
 async def events(request: Request) -> EventSourceResponse:
     """Server-sent events: one `handoff` event per change, from every CRM process sharing the bus."""
-    with get_sessionmaker()() as session:  # short-lived: the stream must not pin a DB connection
-        if auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE)) is None:
-            raise UnauthorizedError("Please log in to the agent console", "请先登录客服工作台")
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+
+    def signed_in() -> bool:
+        with get_sessionmaker()() as session:  # short-lived: the stream must not pin a DB connection
+            return auth.load(session, cookie=cookie) is not None
+
+    if not await run_in_threadpool(signed_in):
+        raise UnauthorizedError("Please log in to the agent console", "请先登录客服工作台")
     bus = get_bus()
     subscription = bus.subscribe(live.CHANNEL)
     stream = await subscription.__aenter__()  # subscribed before the response starts: no event is missed
@@ -141,6 +147,10 @@ async def events(request: Request) -> EventSourceResponse:
         try:
             yield {"event": "ready", "data": "{}"}
             async for event in stream:
+                # A logout (or an expired session) ends the stream before the next event leaves.
+                if not await run_in_threadpool(signed_in):
+                    yield {"event": "logout", "data": "{}"}
+                    return
                 yield {"event": "handoff", "data": json.dumps(event, default=str)}
         finally:
             await subscription.__aexit__(None, None, None)

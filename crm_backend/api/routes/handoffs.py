@@ -10,6 +10,7 @@ from crm_backend.api.deps import LanguageDep, ServiceAuth, SessionDep
 from crm_backend.campaign import service as campaign_service
 from crm_backend.console import customer360
 from crm_backend.console.deps import CurrentAgent
+from crm_backend.core.bounds import INT_MAX, IdPath
 from crm_backend.handoff import live, present, service, tickets
 from crm_backend.handoff.models import Handoff, HandoffMessage
 from crm_backend.handoff.rasa import RasaUnavailable
@@ -54,7 +55,7 @@ async def create_handoff(body: HandoffCreate, session: SessionDep, _: ServiceAut
 
 @router.get("", response_model=HandoffPage)
 def list_handoffs(session: SessionDep, agent: CurrentAgent, include_resolved: bool = False,
-                  limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> HandoffPage:
+                  limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=INT_MAX)) -> HandoffPage:
     """The queue this agent may see, value customers first, then priority, then longest waiting."""
     rows = service.queue(session, agent=agent, include_resolved=include_resolved, limit=500)
     page = rows[offset:offset + limit]
@@ -70,7 +71,7 @@ def _detail(session: SessionDep, handoff: Handoff, language: str) -> HandoffDeta
 
 
 @router.get("/{handoff_id}", response_model=HandoffDetail)
-async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
+async def get_handoff(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent,
                       language: LanguageDep) -> HandoffDetail:
     """The whole conversation (bot turns included), the handoff reason and the customer 360 panel."""
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
@@ -83,7 +84,7 @@ async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
-async def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+async def claim(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Take an unassigned conversation; 409 `conflict` when another agent was faster."""
     service.start_write(session)
     handoff = service.claim(session, handoff_id=handoff_id, agent=agent)
@@ -93,7 +94,7 @@ async def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> Ha
 
 
 @router.post("/{handoff_id}/transfer", response_model=HandoffOut)
-async def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+async def transfer(handoff_id: IdPath, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Give the conversation to another agent, to a supervisor, or back to the queue."""
     service.start_write(session)
     handoff = service.transfer(session, handoff_id=handoff_id, actor=agent,
@@ -105,7 +106,7 @@ async def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent
 
 
 @router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201)
-async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+async def reply(handoff_id: IdPath, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Send a reply to the customer on their channel; if Rasa is unreachable it stays queued (`pending`)."""
     service.start_write(session)
     message = service.add_reply(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
@@ -117,7 +118,7 @@ async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: Curre
 
 
 @router.post("/{handoff_id}/messages/{message_id}/retry", response_model=MessageOut)
-async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+async def retry(handoff_id: IdPath, message_id: IdPath, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Try again to deliver a queued reply."""
     # No write transaction before the Rasa call: a held SQLite write lock across an await would stall
     # every other writer of this process (their lock wait blocks the event loop); deliver() takes it after.
@@ -134,7 +135,7 @@ async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: Cu
 
 
 @router.post("/{handoff_id}/notes", response_model=MessageOut, status_code=201)
-async def note(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+async def note(handoff_id: IdPath, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """An internal note, visible to agents only."""
     service.start_write(session)
     message = service.add_note(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
@@ -144,7 +145,7 @@ async def note(handoff_id: int, body: TextIn, session: SessionDep, agent: Curren
 
 
 @router.post("/{handoff_id}/ticket", response_model=HandoffOut)
-async def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+async def ticket(handoff_id: IdPath, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Link an existing ticket, or open one from the conversation."""
     service.start_write(session)
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
@@ -160,7 +161,7 @@ async def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: Cu
 
 
 @router.post("/{handoff_id}/resolve", response_model=ResolveOut)
-async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
+async def resolve(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
     """Resolve once: hand the conversation back to the bot, which asks the CSAT question."""
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
     if handoff.status != "resolved":

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.order import service
 from crm_backend.order.models import ORDER_STATUSES, Order
@@ -38,7 +39,7 @@ def _detail(session: SessionDep, order: Order) -> OrderDetailOut:
 
 
 @router.get("/customers/{customer_id}/orders", response_model=Page[OrderSummaryOut])
-def list_orders(customer_id: int, session: SessionDep, page: PageDep,
+def list_orders(customer_id: IdPath, session: SessionDep, page: PageDep,
                 status: StatusFilter = None) -> Page[OrderSummaryOut]:
     """The customer's orders, newest first."""
     rows, total = service.list_orders(session, customer_id=customer_id, limit=page.limit, offset=page.offset,
@@ -50,13 +51,13 @@ def list_orders(customer_id: int, session: SessionDep, page: PageDep,
 
 
 @router.get("/customers/{customer_id}/orders/{order_no}", response_model=OrderDetailOut)
-def get_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+def get_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """One order with items and shipping events; 404 `order_not_found` (also for another customer's order)."""
     return _detail(session, service.get_order(session, customer_id=customer_id, order_no=order_no))
 
 
 @router.post("/customers/{customer_id}/orders", status_code=201)
-def create_order(customer_id: int, body: OrderIn, session: SessionDep,
+def create_order(customer_id: IdPath, body: OrderIn, session: SessionDep,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
     """Record a paid order: earns points (tier multiplier, birthday double), may upgrade the tier."""
     status_code, result = service.create_order(session, customer_id=customer_id, data=body,
@@ -71,14 +72,14 @@ def add_shipping_event(order_no: str, body: ShippingEventIn, session: SessionDep
 
 
 @router.post("/customers/{customer_id}/orders/{order_no}/cancel", response_model=OrderDetailOut)
-def cancel_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+def cancel_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Cancel an unshipped order; its points are reversed (409 `invalid_transition` otherwise)."""
     return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,
                                                 action="cancel"))
 
 
 @router.post("/customers/{customer_id}/orders/{order_no}/refund", response_model=OrderDetailOut)
-def refund_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+def refund_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Refund a paid order; its points are reversed (never below a zero balance)."""
     return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,
                                                 action="refund"))

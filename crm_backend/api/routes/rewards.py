@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.points import service
 from crm_backend.points.schemas import RedemptionIn, RedemptionOut, RewardOut
@@ -25,7 +26,7 @@ def rewards(session: SessionDep, page: PageDep) -> Page[RewardOut]:
 
 @router.post("/customers/{customer_id}/redemptions", response_model=RedemptionOut, status_code=201,
              responses={409: {"description": "insufficient_points, out_of_stock or idempotency_conflict"}})
-def redeem(customer_id: int, body: RedemptionIn, session: SessionDep,
+def redeem(customer_id: IdPath, body: RedemptionIn, session: SessionDep,
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
     """Redeem a reward; retry with the same Idempotency-Key to get the original answer."""
     status_code, result = service.redeem(session, customer_id=customer_id, reward_code=body.reward_code,

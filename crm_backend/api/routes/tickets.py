@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from crm_backend.api.deps import SessionDep, require_service_token
 from crm_backend.campaign import service as campaign_service
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.handoff import live
 from crm_backend.ticket import service
@@ -48,7 +49,7 @@ async def change_status(ticket_no: str, body: StatusChange, session: SessionDep)
 
 @router.get("/customers/{customer_id}/tickets", response_model=Page[TicketSummary])
 def customer_tickets(
-    customer_id: int, session: SessionDep, page: PageDep,
+    customer_id: IdPath, session: SessionDep, page: PageDep,
     status: Annotated[Literal["open", "in_progress", "resolved", "closed"] | None, Query()] = None,
 ) -> Page[TicketSummary]:
     """A customer's tickets, newest first, optionally filtered by status."""
