@@ -30,9 +30,9 @@ ERROR_SCHEMA: dict[str, Any] = {
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for error statuses, all with the shared error body."""
-    return {code: {"description": HTTPStatus(code).phrase,
+def error_responses(*codes: int, notes: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for error statuses, all with the shared error body; `notes` names the error codes."""
+    return {code: {"description": (notes or {}).get(code, HTTPStatus(code).phrase),
                    "content": {"application/json": {"schema": ERROR_SCHEMA}}} for code in codes}
 
 
@@ -49,7 +49,7 @@ def derived_codes(route: APIRoute) -> list[int]:
     codes = [422]  # validation, and NUL in any path, query or body (core/limits.py)
     if calls & {require_service_token, console_session, customer_from_token}:
         codes.append(401)
-    if current_supervisor in calls or (require_csrf in calls and not route.methods <= SAFE_METHODS):
+    if current_supervisor in calls or (require_csrf in calls and not (route.methods or set()) <= SAFE_METHODS):
         codes.append(403)
     if route.dependant.path_params:
         codes.append(404)

@@ -9,6 +9,11 @@ from starlette.requests import Request
 
 from crm_backend.core.config import Settings
 
+# Stands for every request that carries X-Forwarded-For while no proxy is trusted. uvicorn (proxy
+# headers are on by default for 127.0.0.1) may already have put the forged address into the peer,
+# so neither can be believed: such requests share one rate-limit bucket instead of dodging it.
+UNTRUSTED_FORWARDED = "untrusted-forwarded"
+
 
 @lru_cache
 def _networks(trusted_proxies: str) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -30,10 +35,13 @@ def client_ip(request: Request, settings: Settings) -> str:
     not itself a trusted proxy wins, so entries a client wrote on the left are never believed.
     """
     peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
     networks = _networks(settings.trusted_proxies)
-    if not networks or not _trusted(peer, networks):
+    if not networks:
+        return UNTRUSTED_FORWARDED if forwarded is not None else peer
+    if not _trusted(peer, networks):
         return peer
-    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    hops = [hop.strip() for hop in (forwarded or "").split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _trusted(hop, networks):
             return hop

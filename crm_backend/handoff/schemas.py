@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,7 +13,8 @@ from crm_backend.core.bounds import DbId
 class TranscriptTurn(BaseModel):
     role: Literal["user", "bot"]
     text: str = Field(max_length=4000)
-    at: str | float | None = None
+    # Unix seconds up to 2100 (a larger float overflowed datetime.fromtimestamp: 500), or ISO 8601 text.
+    at: Annotated[str, Field(max_length=64)] | Annotated[float, Field(ge=0, le=4_102_444_800)] | None = None
 
 
 class HandoffCreate(BaseModel):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core.bounds import IdPath
 from crm_backend.core.errors import ValidationFailed
 from crm_backend.core.pagination import Page, PageDep
@@ -52,7 +53,7 @@ def list_referrals(customer_id: IdPath, session: SessionDep, page: PageDep) -> P
                              offset=page.offset)
 
 
-@router.post("/{customer_id}/referrals", response_model=ReferralOut, status_code=201)
+@router.post("/{customer_id}/referrals", response_model=ReferralOut, status_code=201, responses=error_responses(409))
 def add_referral(customer_id: IdPath, body: ReferralIn, session: SessionDep) -> ReferralOut:
     """Record a referral; the referrer gets 200 points when the referred customer first orders (409 `conflict`)."""
     return ReferralOut.model_validate(referrals.register(session, referrer_id=customer_id,

@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, Query
 
 from crm_backend.api.deps import LanguageDep, ServiceAuth, SessionDep
+from crm_backend.api.responses import error_responses
 from crm_backend.campaign import service as campaign_service
 from crm_backend.console import customer360
 from crm_backend.console.deps import CurrentAgent
@@ -83,7 +84,7 @@ async def get_handoff(handoff_id: IdPath, session: SessionDep, agent: CurrentAge
     return _detail(session, handoff, language)
 
 
-@router.post("/{handoff_id}/claim", response_model=HandoffOut)
+@router.post("/{handoff_id}/claim", response_model=HandoffOut, responses=error_responses(409))
 async def claim(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Take an unassigned conversation; 409 `conflict` when another agent was faster."""
     service.start_write(session)
@@ -93,7 +94,7 @@ async def claim(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) ->
     return present.handoffs(session, [handoff])[0]
 
 
-@router.post("/{handoff_id}/transfer", response_model=HandoffOut)
+@router.post("/{handoff_id}/transfer", response_model=HandoffOut, responses=error_responses(409))
 async def transfer(handoff_id: IdPath, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Give the conversation to another agent, to a supervisor, or back to the queue."""
     service.start_write(session)
@@ -105,7 +106,7 @@ async def transfer(handoff_id: IdPath, body: TransferIn, session: SessionDep, ag
     return present.handoffs(session, [handoff])[0]
 
 
-@router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201)
+@router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201, responses=error_responses(409))
 async def reply(handoff_id: IdPath, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Send a reply to the customer on their channel; if Rasa is unreachable it stays queued (`pending`)."""
     service.start_write(session)
@@ -144,7 +145,7 @@ async def note(handoff_id: IdPath, body: TextIn, session: SessionDep, agent: Cur
     return present.messages(session, [message])[0]
 
 
-@router.post("/{handoff_id}/ticket", response_model=HandoffOut)
+@router.post("/{handoff_id}/ticket", response_model=HandoffOut, responses=error_responses(409))
 async def ticket(handoff_id: IdPath, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Link an existing ticket, or open one from the conversation."""
     service.start_write(session)
@@ -160,7 +161,7 @@ async def ticket(handoff_id: IdPath, body: TicketIn, session: SessionDep, agent:
     return present.handoffs(session, [handoff])[0]
 
 
-@router.post("/{handoff_id}/resolve", response_model=ResolveOut)
+@router.post("/{handoff_id}/resolve", response_model=ResolveOut, responses=error_responses(409))
 async def resolve(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
     """Resolve once: hand the conversation back to the bot, which asks the CSAT question."""
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)

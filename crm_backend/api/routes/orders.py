@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.order import service
@@ -56,7 +57,7 @@ def get_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderD
     return _detail(session, service.get_order(session, customer_id=customer_id, order_no=order_no))
 
 
-@router.post("/customers/{customer_id}/orders", status_code=201)
+@router.post("/customers/{customer_id}/orders", status_code=201, responses=error_responses(409))
 def create_order(customer_id: IdPath, body: OrderIn, session: SessionDep,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
     """Record a paid order: earns points (tier multiplier, birthday double), may upgrade the tier."""
@@ -65,20 +66,23 @@ def create_order(customer_id: IdPath, body: OrderIn, session: SessionDep,
     return JSONResponse(result, status_code=status_code)
 
 
-@router.post("/orders/{order_no}/shipping-events", response_model=OrderDetailOut, status_code=201)
+@router.post("/orders/{order_no}/shipping-events", response_model=OrderDetailOut, status_code=201,
+             responses=error_responses(409))
 def add_shipping_event(order_no: str, body: ShippingEventIn, session: SessionDep) -> OrderDetailOut:
     """Carrier update; shipping status only moves forward (409 `invalid_transition`)."""
     return _detail(session, service.add_shipping_event(session, order_no=order_no, data=body))
 
 
-@router.post("/customers/{customer_id}/orders/{order_no}/cancel", response_model=OrderDetailOut)
+@router.post("/customers/{customer_id}/orders/{order_no}/cancel", response_model=OrderDetailOut,
+             responses=error_responses(409))
 def cancel_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Cancel an unshipped order; its points are reversed (409 `invalid_transition` otherwise)."""
     return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,
                                                 action="cancel"))
 
 
-@router.post("/customers/{customer_id}/orders/{order_no}/refund", response_model=OrderDetailOut)
+@router.post("/customers/{customer_id}/orders/{order_no}/refund", response_model=OrderDetailOut,
+             responses=error_responses(409))
 def refund_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Refund a paid order; its points are reversed (never below a zero balance)."""
     return _detail(session, service.close_order(session, customer_id=customer_id, order_no=order_no,

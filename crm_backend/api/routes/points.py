@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core.bounds import IdPath
 from crm_backend.core.errors import ValidationFailed
 from crm_backend.core.pagination import Page, PageDep
@@ -41,7 +42,7 @@ def entries(customer_id: IdPath, session: SessionDep, page: PageDep,
                           offset=page.offset)
 
 
-@router.post("/adjustments", response_model=EntryOut, status_code=201)
+@router.post("/adjustments", response_model=EntryOut, status_code=201, responses=error_responses(409))
 def adjust(customer_id: IdPath, body: AdjustmentIn, session: SessionDep,
            idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
            ) -> EntryOut:

@@ -1,4 +1,5 @@
-"""The console's live stream (`/api/v1/console/events`) on a real uvicorn: it ends at logout (defect 7).
+"""Console auth on a real uvicorn started like `./kefu run` (proxy headers on for 127.0.0.1):
+the live stream ends at logout (defect 7) and a forged X-Forwarded-For does not reset the login limit.
 
 Starts a CRM process on KEFU_TEST_CRM_PORT (default 18133): run under `flock /tmp/kefu-ports.lock`.
 """
@@ -60,3 +61,10 @@ def test_open_stream_stops_delivering_after_logout(crm: str) -> None:
     assert not any(str(after) in line for line in tail if line.startswith("data:")), tail
     assert "event: logout" in tail, tail
     assert console.get("/api/v1/console/events").status_code == 401
+
+
+def test_forged_forwarded_for_does_not_dodge_the_login_limit(crm: str) -> None:
+    answers = [httpx.post(f"{crm}/api/v1/auth/login", json={"username": "agent2", "password": "wrong"},
+                          headers={"X-Forwarded-For": f"203.0.113.{n}"}, timeout=10).status_code
+               for n in range(7)]
+    assert answers == [401] * 5 + [429] * 2
