@@ -55,6 +55,8 @@ def derived_codes(route: APIRoute) -> list[int]:
         codes.append(404)
     if route.body_field is not None:
         codes.append(413)
+    if any(param.alias.lower() == "idempotency-key" for param in route.dependant.header_params):
+        codes.append(409)  # idempotency_conflict: the key was used with another body
     return codes
 
 
