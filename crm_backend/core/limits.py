@@ -43,21 +43,26 @@ class BodySizeLimitMiddleware:
                     return
                 chunks.append(body)
                 more = message.get("more_body", False)
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(b"".join(chunks), receive), send)
             return
         await self.app(scope, receive, send)
 
     async def _reject(self, headers: dict[str, Any], send: Send) -> None:
         await send_error(payload_too_large(self.max_bytes), headers, send, close=True)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that first hands the app the already-read body, then the live connection."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def send_error(error: DomainError, headers: dict[str, Any], send: Send, *, close: bool = False) -> None:
@@ -120,8 +125,7 @@ class RejectNulMiddleware:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, receive, send)  # client went away: let the app see the disconnect
-                return
+                return  # the client went away before sending its body: nobody to answer
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
@@ -129,13 +133,4 @@ class RejectNulMiddleware:
         if _body_has_nul(body, headers.get("content-type", "").lower()):
             await send_error(nul_in_text(), headers, send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
