@@ -16,38 +16,18 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from crm_backend.core.bus import set_bus
-from crm_backend.core.config import get_settings
-from crm_backend.core.db import get_engine, get_sessionmaker
 from crm_backend.handoff import live
-from crm_backend.tests.seeding import seeded_engine
+from crm_backend.tests.seeding import app_on, seeded_engine
 
 Message = MutableMapping[str, Any]
-
-
-def _clear_caches() -> None:
-    for cached in (get_settings, get_engine, get_sessionmaker):
-        cached.cache_clear()
 
 
 @pytest.fixture
 def sqlite_app(tmp_path: Path, demo_now: datetime) -> Iterator[FastAPI]:
     url = f"sqlite:///{tmp_path / 'events.db'}"
     seeded_engine(url, now=demo_now).dispose()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATABASE_URL", url)
-        env.setenv("MAINTENANCE_INTERVAL_SECONDS", "0")
-        env.delenv("REDIS_URL", raising=False)
-        _clear_caches()
-        set_bus(None)
-        from crm_backend.main import create_app
-
-        try:
-            yield create_app()
-        finally:
-            get_engine().dispose()
-            set_bus(None)
-            _clear_caches()
+    with app_on(url) as app:
+        yield app
 
 
 def _scope(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:

@@ -27,17 +27,11 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 
 from crm_backend.console import auth
 from crm_backend.core.config import get_settings
-from crm_backend.core.db import get_engine, get_sessionmaker
-from crm_backend.tests.seeding import seeded_engine
+from crm_backend.tests.seeding import app_on, seeded_engine
 from tests.services import ServiceDown, fresh_database_url
 
 EXAMPLES = int(os.environ.get("KEFU_CONTRACT_EXAMPLES", "25"))
 LEFT_OUT = {"/api/v1/auth/logout", "/api/v1/console/events"}
-
-
-def _clear_caches() -> None:
-    for cached in (get_settings, get_engine, get_sessionmaker):
-        cached.cache_clear()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -52,20 +46,9 @@ def crm_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         except ServiceDown as error:
             pytest.fail(str(error), pytrace=False)
     seeded_engine(url, now=demo_now).dispose()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATABASE_URL", url)
-        env.setenv("MAINTENANCE_INTERVAL_SECONDS", "0")
-        # Nothing listens there: agent replies queue as `pending` at once instead of waiting on Rasa.
-        env.setenv("RASA_URL", "http://127.0.0.1:9")
-        env.delenv("REDIS_URL", raising=False)
-        _clear_caches()
-        from crm_backend.main import create_app
-
-        try:
-            yield create_app()
-        finally:
-            get_engine().dispose()
-            _clear_caches()
+    # Nothing listens on RASA_URL: agent replies queue as `pending` at once instead of waiting on Rasa.
+    with app_on(url, RASA_URL="http://127.0.0.1:9") as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
