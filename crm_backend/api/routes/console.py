@@ -131,13 +131,11 @@ def audit_log(session: SessionDep, _supervisor: CurrentSupervisor, limit: int = 
 @router.get("/events")
 async def events(request: Request) -> EventSourceResponse:
     """Server-sent events: one `handoff` event per change, from every CRM process sharing the bus."""
-    cookie = request.cookies.get(auth.SESSION_COOKIE)
-
-    def signed_in() -> bool:
+    def logged_in() -> bool:
         with get_sessionmaker()() as session:  # short-lived: the stream must not pin a DB connection
-            return auth.load(session, cookie=cookie) is not None
+            return auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE)) is not None
 
-    if not await run_in_threadpool(signed_in):
+    if not await run_in_threadpool(logged_in):
         raise UnauthorizedError("Please log in to the agent console", "请先登录客服工作台")
     bus = get_bus()
     subscription = bus.subscribe(live.CHANNEL)
@@ -148,7 +146,7 @@ async def events(request: Request) -> EventSourceResponse:
             yield {"event": "ready", "data": "{}"}
             async for event in stream:
                 # A logout (or an expired session) ends the stream before the next event leaves.
-                if not await run_in_threadpool(signed_in):
+                if not await run_in_threadpool(logged_in):
                     yield {"event": "logout", "data": "{}"}
                     return
                 yield {"event": "handoff", "data": json.dumps(event, default=str)}
