@@ -27,11 +27,6 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_auth_token: str = "dev-rasa-token"
     otp_sender: str = "outbox"
-    max_body_bytes: int = 1_048_576
-    customer_token_ttl_seconds: int = 3600
-    # Points expiry + tier review inside the CRM process; 0 disables (then use `cli expire-points`).
-    maintenance_interval_seconds: int = 6 * 3600
-    maintenance_initial_delay_seconds: int = 120
     # Peers allowed to set X-Forwarded-For (comma-separated IPs or CIDRs); none by default, so a client
     # cannot pick the address the login rate limit counts against.
     trusted_proxies: str = ""
@@ -40,6 +35,11 @@ class Settings(BaseSettings):
     # SMS pumping guard on top of the per-phone cap: sends per conversation per hour, all sends per minute.
     otp_sends_per_conversation_per_hour: int = 5
     otp_sends_per_minute: int = 60
+    max_body_bytes: int = 1_048_576
+    customer_token_ttl_seconds: int = 3600
+    # Points expiry + tier review inside the CRM process; 0 disables (then use `cli expire-points`).
+    maintenance_interval_seconds: int = 6 * 3600
+    maintenance_initial_delay_seconds: int = 120
 
     @property
     def is_development(self) -> bool:
