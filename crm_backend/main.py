@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from crm_backend.api.main import include_routes
+from crm_backend.api.responses import document_errors
 from crm_backend.core.config import Settings, get_settings
 from crm_backend.core.errors import add_exception_handlers
-from crm_backend.core.limits import BodySizeLimitMiddleware
+from crm_backend.core.limits import BodySizeLimitMiddleware, RejectNulMiddleware
 from crm_backend.jobs import Jobs
 from crm_backend.subscriptions import subscribe_all
 
@@ -37,10 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Kefu CRM",
         version="1.0.0",
         description="Customers, loyalty, orders, tickets and the agent console behind the Kefu assistant.",
-        docs_url="/docs",
-        openapi_url="/openapi.json",
+        docs_url="/docs" if config.show_api_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if config.show_api_docs else None,
     )
     add_exception_handlers(app)
+    # Added last = runs first: the size limit bounds what the NUL check buffers.
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
 
     @app.get("/health", tags=["health"])
@@ -49,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     include_routes(app)
+    document_errors(app)
     return app
 
 

@@ -6,4 +6,4 @@ COPY crm_backend crm_backend
 COPY data/text_analysis data/text_analysis
 ENV PYTHONPATH=/app
 # Migrations run before the server; the demo seed only applies to an empty database.
-CMD ["sh", "-c", "python -m crm_backend.cli migrate && python -m crm_backend.cli seed && exec uvicorn crm_backend.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]
+CMD ["sh", "-c", "python -m crm_backend.cli migrate && python -m crm_backend.cli seed && exec uvicorn crm_backend.main:app --host 0.0.0.0 --port 8000 --no-proxy-headers"]

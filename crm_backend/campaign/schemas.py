@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from crm_backend.core.bounds import DbId
+
 MAX_TARGETS = 500
 ConversationId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
@@ -16,7 +18,7 @@ class NpsCampaign(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_ids: list[ConversationId] | None = Field(default=None, min_length=1, max_length=MAX_TARGETS)
-    customer_ids: list[int] | None = Field(default=None, min_length=1, max_length=MAX_TARGETS)
+    customer_ids: list[DbId] | None = Field(default=None, min_length=1, max_length=MAX_TARGETS)
 
     @model_validator(mode="after")
     def one_target_list(self) -> NpsCampaign:

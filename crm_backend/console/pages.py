@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from crm_backend.core.errors import NotFoundError
 from crm_backend.core.i18n import pick_language
 
 HERE = Path(__file__).parent
@@ -58,6 +59,6 @@ def static_file(name: str) -> Response:
     """A file of console/static (no directory traversal: only plain names that exist)."""
     path = STATIC / name
     if "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
-        return Response(status_code=404)
+        raise NotFoundError("No such console file", "没有这个工作台文件")
     return Response(path.read_bytes(), media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
                     headers={"Cache-Control": "no-cache"})

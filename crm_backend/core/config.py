@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never be used outside development.
@@ -26,6 +27,14 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_auth_token: str = "dev-rasa-token"
     otp_sender: str = "outbox"
+    # Peers allowed to set X-Forwarded-For (comma-separated IPs or CIDRs); none by default, so a client
+    # cannot pick the address the login rate limit counts against.
+    trusted_proxies: str = ""
+    # /docs and /openapi.json: always in development, elsewhere only when switched on.
+    api_docs: bool = False
+    # SMS pumping guard on top of the per-phone cap: sends per conversation per hour, all sends per minute.
+    otp_sends_per_conversation_per_hour: int = 5
+    otp_sends_per_minute: int = 60
     max_body_bytes: int = 1_048_576
     customer_token_ttl_seconds: int = 3600
     # Points expiry + tier review inside the CRM process; 0 disables (then use `cli expire-points`).
@@ -40,8 +49,20 @@ class Settings(BaseSettings):
         return self.kefu_env.strip().lower() in {"development", "dev"}
 
     @property
+    def show_api_docs(self) -> bool:
+        return self.is_development or self.api_docs
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ip_network(part.strip(), strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -142,6 +142,11 @@ def payload_too_large(limit: int) -> DomainError:
                        f"请求内容超过 {limit} 字节上限", {"limit": limit})
 
 
+def nul_in_text() -> DomainError:
+    return DomainError("nul_in_text", 422, "Text must not contain NUL (\\u0000) characters",
+                       "文本中不能包含 NUL（\\u0000）字符")
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to the shared JSON error shape."""
 

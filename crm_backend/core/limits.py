@@ -1,4 +1,4 @@
-"""ASGI middleware that refuses request bodies over the configured size (413 `payload_too_large`)."""
+"""ASGI middleware at the edge: bodies over the configured size (413) and NUL characters in text (422)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_backend.core.errors import error_body, payload_too_large
+from crm_backend.core.errors import DomainError, error_body, nul_in_text, payload_too_large
 from crm_backend.core.i18n import pick_language
 
 
@@ -43,24 +43,94 @@ class BodySizeLimitMiddleware:
                     return
                 chunks.append(body)
                 more = message.get("more_body", False)
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(b"".join(chunks), receive), send)
             return
         await self.app(scope, receive, send)
 
     async def _reject(self, headers: dict[str, Any], send: Send) -> None:
-        error = payload_too_large(self.max_bytes)
-        language = pick_language(headers.get("accept-language"))
-        body = json.dumps(error_body(error.code, error.message(language), error.details), ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(payload_too_large(self.max_bytes), headers, send, close=True)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that first hands the app the already-read body, then the live connection."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def send_error(error: DomainError, headers: dict[str, Any], send: Send, *, close: bool = False) -> None:
+    """Answer with the shared JSON error body, in the request's language, before the app runs."""
+    language = pick_language(headers.get("accept-language"))
+    body = json.dumps(error_body(error.code, error.message(language), error.details), ensure_ascii=False).encode()
+    extra = [(b"connection", b"close")] if close else []
+    await send({"type": "http.response.start", "status": error.status_code,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _body_has_nul(body: bytes, content_type: str) -> bool:
+    if b"\x00" in body:
+        return True
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return b"%00" in body
+    if b"\\u0000" not in body:
+        return False
+    try:  # an escaped NUL in JSON; parse to tell it from a literal backslash-u0000 inside a string
+        return _has_nul(json.loads(body))
+    except ValueError:
+        return False  # not JSON: the app answers 422 for it anyway
+
+
+class RejectNulMiddleware:
+    """NUL in a path, query or body is refused with 422 `nul_in_text`, for every route at once.
+
+    PostgreSQL cannot store NUL in text (the driver raises, a 500), SQLite would store it silently
+    and no client of the CRM has a reason to send one.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+        if "\x00" in scope.get("path", "") or b"%00" in raw_path or b"%00" in scope.get("query_string", b""):
+            await send_error(nul_in_text(), headers, send)
+            return
+        if scope.get("method") not in {"POST", "PUT", "PATCH"}:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body: nobody to answer
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _body_has_nul(body, headers.get("content-type", "").lower()):
+            await send_error(nul_in_text(), headers, send)
+            return
+        await self.app(scope, replaying(body, receive), send)

@@ -20,9 +20,12 @@ def search(session: Session, *, q: str | None, tier: str | None, limit: int, off
     """Customers matching a name / phone / email fragment and tier, by id."""
     query = select(Customer)
     if q:
-        needle = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Customer.name_en).like(needle), Customer.name_zh.like(f"%{q.strip()}%"),
-                                Customer.phone.like(needle), func.lower(Customer.email).like(needle)))
+        # autoescape: a % or _ typed by the agent is matched literally, not as a LIKE wildcard.
+        text, lowered = q.strip(), q.strip().lower()
+        query = query.where(or_(func.lower(Customer.name_en).contains(lowered, autoescape=True),
+                                Customer.name_zh.contains(text, autoescape=True),
+                                Customer.phone.contains(lowered, autoescape=True),
+                                func.lower(Customer.email).contains(lowered, autoescape=True)))
     if tier:
         query = query.where(Customer.tier == tier)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_backend.core.bounds import DbId
 from crm_backend.customer.models import Customer
 from crm_backend.customer.service import mask_phone
 
@@ -52,7 +53,7 @@ class CustomerPatch(BaseModel):
 class ReferralIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    referred_id: int
+    referred_id: DbId
 
 
 class ReferralOut(BaseModel):

@@ -6,13 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crm_backend.core.bounds import DbId
 from crm_backend.text.schemas import SENTIMENT_LABELS
 
 
 class EscalationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     message_sentiment: float | None = Field(default=None, ge=-1, le=1,
                                             description="−1..1, or the label negative/neutral/positive")
     complaint_severity: Literal["low", "medium", "high", "critical"] | None = None

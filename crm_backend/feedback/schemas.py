@@ -6,19 +6,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crm_backend.core.bounds import DbId
+
 SCORE_RANGE = {"csat": (1, 5), "nps": (0, 10)}
 
 
 class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     kind: Literal["csat", "nps", "suggestion"]
-    score: int | None = None
+    score: int | None = Field(default=None, ge=0, le=10)
     text: str | None = Field(default=None, max_length=5000)
     ticket_no: str | None = Field(default=None, pattern=r"^T\d{6}$")
     conversation_id: str | None = Field(default=None, max_length=128)
-    agent_id: int | None = None
+    agent_id: DbId | None = None
     channel: str = Field(default="web", min_length=1, max_length=32)
 
     @model_validator(mode="after")

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from crm_backend.core.bounds import DbId
 
 
 class TranscriptTurn(BaseModel):
     role: Literal["user", "bot"]
     text: str = Field(max_length=4000)
-    at: str | float | None = None
+    # Unix seconds up to 2100 (a larger float overflowed datetime.fromtimestamp: 500), or ISO 8601 text.
+    at: Annotated[str, Field(max_length=64)] | Annotated[float, Field(ge=0, le=4_102_444_800)] | None = None
 
 
 class HandoffCreate(BaseModel):
     conversation_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(min_length=1, max_length=32)
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     reason: str = Field(default="", max_length=1000)
     reason_code: str = Field(default="", max_length=64)
     priority: Literal["urgent", "high", "normal", "low"] = "normal"
@@ -86,7 +89,7 @@ class TextIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    agent_id: int | None = None
+    agent_id: DbId | None = None
     to_supervisor: bool = False
     to_queue: bool = False
 

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, computed_field
 
+from crm_backend.core.bounds import DbId
+
 CHANNEL = Field(min_length=1, max_length=32, examples=["socketio"])
 SENDER = Field(min_length=1, max_length=191)
 
@@ -45,7 +47,7 @@ class OutboxItem(BaseModel):
 
 
 class CustomerTokenIn(BaseModel):
-    customer_id: int
+    customer_id: DbId
     ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
 
 

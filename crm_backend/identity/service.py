@@ -12,12 +12,13 @@ import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm_backend.core.config import Settings
-from crm_backend.core.db import utcnow
+from crm_backend.core.db import begin_write, utcnow
 from crm_backend.core.errors import DomainError, NotFoundError, RateLimited, ValidationFailed
 from crm_backend.customer import repository as customers
 from crm_backend.identity.models import ChannelIdentity, OtpChallenge, OutboxMessage
@@ -68,13 +69,12 @@ def send_code(session: Session, *, settings: Settings, phone: str, channel: str,
     """Create a challenge and deliver the code (outbox) if the phone is a customer's; return seconds valid."""
     now = now or utcnow()
     phone = normalize_phone(phone)
+    # Writer from the first read: parallel sends queue on the lock instead of failing on a stale snapshot.
+    begin_write(session)
     locked_until = _active_lock(session, phone, now)
     if locked_until:
         raise OtpLocked(locked_until)
-    recent = session.scalar(select(func.count()).select_from(OtpChallenge).where(
-        OtpChallenge.phone == phone, OtpChallenge.created_at > now - timedelta(hours=1))) or 0
-    if recent >= MAX_SENDS_PER_HOUR:
-        raise RateLimited(retry_after=3600)
+    _check_send_caps(session, settings=settings, phone=phone, channel=channel, sender_id=sender_id, now=now)
     customer = customers.by_phone(session, phone)
     code = f"{secrets.randbelow(1_000_000):06d}"
     session.add(OtpChallenge(phone=phone, channel=channel, sender_id=sender_id,
@@ -84,6 +84,24 @@ def send_code(session: Session, *, settings: Settings, phone: str, channel: str,
         deliver(session, settings=settings, phone=phone, code=code)
     session.commit()
     return int(CODE_TTL.total_seconds())
+
+
+def _sends_since(session: Session, since: datetime, *conditions: Any) -> int:
+    return session.scalar(select(func.count()).select_from(OtpChallenge).where(
+        OtpChallenge.created_at > since, *conditions)) or 0
+
+
+def _check_send_caps(session: Session, *, settings: Settings, phone: str, channel: str, sender_id: str,
+                     now: datetime) -> None:
+    """429 when the phone, the conversation or the whole CRM sent too many codes (SMS pumping)."""
+    hour_ago = now - timedelta(hours=1)
+    if _sends_since(session, hour_ago, OtpChallenge.phone == phone) >= MAX_SENDS_PER_HOUR:
+        raise RateLimited(retry_after=3600)
+    if _sends_since(session, hour_ago, OtpChallenge.channel == channel,
+                    OtpChallenge.sender_id == sender_id) >= settings.otp_sends_per_conversation_per_hour:
+        raise RateLimited(retry_after=3600)
+    if _sends_since(session, now - timedelta(minutes=1)) >= settings.otp_sends_per_minute:
+        raise RateLimited(retry_after=60)
 
 
 def deliver(session: Session, *, settings: Settings, phone: str, code: str) -> None:
@@ -100,6 +118,7 @@ def verify_code(session: Session, *, settings: Settings, phone: str, code: str, 
     """Check the latest code for this phone + sender; link the channel identity; return the customer id."""
     now = now or utcnow()
     phone = normalize_phone(phone)
+    begin_write(session)
     locked_until = _active_lock(session, phone, now)
     if locked_until:
         raise OtpLocked(locked_until)

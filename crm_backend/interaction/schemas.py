@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crm_backend.core.bounds import DbId
 from crm_backend.text.schemas import SENTIMENT_LABELS
 
 
@@ -14,7 +15,7 @@ class InteractionUpsert(BaseModel):
 
     conversation_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(min_length=1, max_length=32)
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     intents: list[str | dict[str, Any]] = Field(default_factory=list, max_length=200)
     sentiment: float | None = Field(default=None, ge=-1, le=1)
     escalated: bool = False

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crm_backend.core.bounds import DbId
 from crm_backend.text.data import CATEGORIES
 
 Kind = Literal["complaint", "request", "callback"]
@@ -20,7 +21,7 @@ assert set(CATEGORIES) == set(Category.__args__)  # type: ignore[attr-defined]
 class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     category: Category | None = None
     severity: Severity = "medium"
     channel: str = Field(min_length=1, max_length=32)

@@ -10,8 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from crm_backend.api.deps import SessionDep
+from crm_backend.api.responses import error_responses
 from crm_backend.console import auth, pages
 from crm_backend.console.deps import ConsoleSession, CsrfProtected
+from crm_backend.core.client_ip import client_ip
 from crm_backend.core.config import get_settings
 from crm_backend.core.errors import DomainError
 
@@ -37,7 +39,7 @@ class LoginOut(BaseModel):
 
 
 def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_ip(request, get_settings())
 
 
 def _set_session_cookie(request: Request, response: Response, session_id: str) -> None:
@@ -46,7 +48,7 @@ def _set_session_cookie(request: Request, response: Response, session_id: str) -
                         not get_settings().is_development, path="/")
 
 
-@router.post("/login", response_model=LoginOut)
+@router.post("/login", response_model=LoginOut, responses=error_responses(401, 429))
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> LoginOut:
     """Log in; sets the session cookie and returns the CSRF token to send as `X-CSRF-Token`."""
     row, agent = auth.login(session, username=body.username, password=body.password, client=client_of(request))

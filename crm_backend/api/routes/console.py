@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
 from crm_backend.agent.models import Agent
 from crm_backend.api.deps import SessionDep
@@ -140,6 +140,10 @@ async def events(request: Request) -> EventSourceResponse:
         try:
             yield {"event": "ready", "data": "{}"}
             async for event in stream:
+                # A logout (or an expired session) ends the stream before the next event leaves.
+                if not await run_in_threadpool(logged_in):
+                    yield {"event": "logout", "data": "{}"}
+                    return
                 yield {"event": "handoff", "data": json.dumps(event, default=str)}
         finally:
             await subscription.__aexit__(None, None, None)

@@ -25,9 +25,17 @@ EMPTY_COLUMNS = {
 }
 
 
+# Dates the figures can cover; also keeps `end + 1 day` (the exclusive bound) a valid date.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def period(start: date | None, end: date | None) -> tuple[date, date]:
     default_start, default_end = service.default_period()
     start, end = start or default_start, end or default_end
+    if not (FIRST_DAY <= start <= LAST_DAY and FIRST_DAY <= end <= LAST_DAY):
+        raise ValidationFailed(f"dates must be between {FIRST_DAY} and {LAST_DAY}",
+                               f"日期须在 {FIRST_DAY} 到 {LAST_DAY} 之间",
+                               {"start": start.isoformat(), "end": end.isoformat()})
     if start > end:
         raise ValidationFailed("start must not be after end", "开始日期不能晚于结束日期")
     if (end - start).days > 731:

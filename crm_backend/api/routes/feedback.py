@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core import idempotency
 from crm_backend.feedback import service
 from crm_backend.feedback.schemas import FeedbackCreate, FeedbackCreated
@@ -15,7 +16,7 @@ from crm_backend.handoff.service import agent_for_conversation
 router = APIRouter(tags=["feedback"], dependencies=[Depends(require_service_token)])
 
 
-@router.post("/feedback", status_code=201, response_model=FeedbackCreated)
+@router.post("/feedback", status_code=201, response_model=FeedbackCreated, responses=error_responses(404))
 def submit_feedback(body: FeedbackCreate, session: SessionDep,
                     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
                     ) -> FeedbackCreated:

@@ -13,9 +13,11 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from crm_backend.api.deps import LanguageDep, ServiceAuth, SessionDep
+from crm_backend.api.responses import error_responses
 from crm_backend.campaign import service as campaign_service
 from crm_backend.console import customer360
 from crm_backend.console.deps import CurrentAgent
+from crm_backend.core.bounds import INT_MAX, IdPath
 from crm_backend.core.db import begin_write
 from crm_backend.core.rasa import RasaUnavailable
 from crm_backend.handoff import assignment, conversation, errors, live, present, service, tickets
@@ -59,7 +61,7 @@ def create_handoff(body: HandoffCreate, session: SessionDep, _: ServiceAuth) -> 
 
 @router.get("", response_model=HandoffPage)
 def list_handoffs(session: SessionDep, agent: CurrentAgent, include_resolved: bool = False,
-                  limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> HandoffPage:
+                  limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=INT_MAX)) -> HandoffPage:
     """The queue this agent may see, value customers first, then priority, then longest waiting."""
     rows = service.queue(session, agent=agent, include_resolved=include_resolved, limit=500)
     page = rows[offset:offset + limit]
@@ -85,7 +87,7 @@ async def _fresh_turns(session: SessionDep, handoff: Handoff) -> None:
 
 
 @router.get("/{handoff_id}", response_model=HandoffDetail)
-async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
+async def get_handoff(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent,
                       language: LanguageDep) -> HandoffDetail:
     """The whole conversation (bot turns included), the handoff reason and the customer 360 panel."""
     handoff = await run_in_threadpool(service.get_visible, session, handoff_id=handoff_id, agent=agent)
@@ -93,8 +95,8 @@ async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
     return await run_in_threadpool(_detail, session, handoff, language)
 
 
-@router.post("/{handoff_id}/claim", response_model=HandoffOut)
-def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+@router.post("/{handoff_id}/claim", response_model=HandoffOut, responses=error_responses(409))
+def claim(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Take an unassigned conversation; 409 `conflict` when another agent was faster."""
     begin_write(session)
     handoff = assignment.claim(session, handoff_id=handoff_id, agent=agent)
@@ -102,8 +104,8 @@ def claim(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> HandoffO
     return present.handoffs(session, [handoff])[0]
 
 
-@router.post("/{handoff_id}/transfer", response_model=HandoffOut)
-def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+@router.post("/{handoff_id}/transfer", response_model=HandoffOut, responses=error_responses(409))
+def transfer(handoff_id: IdPath, body: TransferIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Give the conversation to another agent, to a supervisor, or back to the queue."""
     begin_write(session)
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
@@ -113,8 +115,8 @@ def transfer(handoff_id: int, body: TransferIn, session: SessionDep, agent: Curr
     return present.handoffs(session, [handoff])[0]
 
 
-@router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201)
-async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+@router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=201, responses=error_responses(409))
+async def reply(handoff_id: IdPath, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Send a reply to the customer on their channel; if Rasa is unreachable it stays queued (`pending`)."""
     def store() -> tuple[HandoffMessage, Handoff]:
         begin_write(session)
@@ -128,7 +130,7 @@ async def reply(handoff_id: int, body: TextIn, session: SessionDep, agent: Curre
 
 
 @router.post("/{handoff_id}/messages/{message_id}/retry", response_model=MessageOut)
-async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+async def retry(handoff_id: IdPath, message_id: IdPath, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """Try again to deliver a queued reply."""
     def find() -> tuple[Handoff, HandoffMessage]:
         handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
@@ -151,7 +153,7 @@ async def retry(handoff_id: int, message_id: int, session: SessionDep, agent: Cu
 
 
 @router.post("/{handoff_id}/notes", response_model=MessageOut, status_code=201)
-def note(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+def note(handoff_id: IdPath, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
     """An internal note, visible to agents only."""
     begin_write(session)
     message = conversation.add_note(session, handoff_id=handoff_id, agent=agent, text=body.text.strip())
@@ -159,8 +161,8 @@ def note(handoff_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent
     return present.messages(session, [message])[0]
 
 
-@router.post("/{handoff_id}/ticket", response_model=HandoffOut)
-def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
+@router.post("/{handoff_id}/ticket", response_model=HandoffOut, responses=error_responses(409))
+def ticket(handoff_id: IdPath, body: TicketIn, session: SessionDep, agent: CurrentAgent) -> HandoffOut:
     """Link an existing ticket, or open one from the conversation."""
     begin_write(session)
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
@@ -174,8 +176,8 @@ def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: CurrentA
     return present.handoffs(session, [handoff])[0]
 
 
-@router.post("/{handoff_id}/resolve", response_model=ResolveOut)
-async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
+@router.post("/{handoff_id}/resolve", response_model=ResolveOut, responses=error_responses(409))
+async def resolve(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
     """Resolve once: hand the conversation back to the bot, which asks the CSAT question."""
     handoff = await run_in_threadpool(service.get_visible, session, handoff_id=handoff_id, agent=agent)
     await _fresh_turns(session, handoff)  # keep the last customer turns before the handoff closes

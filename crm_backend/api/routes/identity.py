@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from crm_backend.api.deps import SessionDep, SettingsDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core.security import create_customer_token
 from crm_backend.customer.service import get_customer
 from crm_backend.identity import service
@@ -20,7 +21,7 @@ from crm_backend.identity.schemas import (
 router = APIRouter(prefix="/identity", tags=["identity"], dependencies=[Depends(require_service_token)])
 
 
-@router.post("/otp", response_model=OtpSendOut)
+@router.post("/otp", response_model=OtpSendOut, responses=error_responses(423, 429))
 def send_otp(body: OtpSendIn, session: SessionDep, settings: SettingsDep) -> OtpSendOut:
     """Send a 6-digit code; the answer is the same whether or not the phone is a customer's."""
     expires_in = service.send_code(session, settings=settings, phone=body.phone, channel=body.channel,
@@ -28,7 +29,7 @@ def send_otp(body: OtpSendIn, session: SessionDep, settings: SettingsDep) -> Otp
     return OtpSendOut(sent=True, expires_in=expires_in)
 
 
-@router.post("/otp/verify", response_model=CustomerRef)
+@router.post("/otp/verify", response_model=CustomerRef, responses=error_responses(400, 423))
 def verify_otp(body: OtpVerifyIn, session: SessionDep, settings: SettingsDep) -> CustomerRef:
     """Check the code and link channel + sender to the customer; 400 `otp_invalid`, 423 `otp_locked`."""
     customer_id = service.verify_code(session, settings=settings, phone=body.phone, code=body.code,
@@ -42,7 +43,7 @@ def channel_customer(channel: str, sender_id: str, session: SessionDep) -> Custo
     return CustomerRef(customer_id=service.customer_for_channel(session, channel=channel, sender_id=sender_id))
 
 
-@router.post("/customer-token", response_model=CustomerTokenOut)
+@router.post("/customer-token", response_model=CustomerTokenOut, responses=error_responses(404))
 def issue_customer_token(body: CustomerTokenIn, session: SessionDep, settings: SettingsDep) -> CustomerTokenOut:
     """Sign a customer token (HS256, `sub` = customer id) for a shopper the website has logged in."""
     get_customer(session, customer_id=body.customer_id)

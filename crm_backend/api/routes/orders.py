@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core import idempotency
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.loyalty import service as loyalty
 from crm_backend.order import service
@@ -41,7 +43,7 @@ def _detail(session: SessionDep, order: Order) -> OrderDetailOut:
 
 
 @router.get("/customers/{customer_id}/orders", response_model=Page[OrderSummaryOut])
-def list_orders(customer_id: int, session: SessionDep, page: PageDep,
+def list_orders(customer_id: IdPath, session: SessionDep, page: PageDep,
                 status: StatusFilter = None) -> Page[OrderSummaryOut]:
     """The customer's orders, newest first."""
     rows, total = service.list_orders(session, customer_id=customer_id, limit=page.limit, offset=page.offset,
@@ -53,7 +55,7 @@ def list_orders(customer_id: int, session: SessionDep, page: PageDep,
 
 
 @router.get("/customers/{customer_id}/orders/{order_no}", response_model=OrderDetailOut)
-def get_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+def get_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """One order with items and shipping events; 404 `order_not_found` (also for another customer's order)."""
     return _detail(session, service.get_order(session, customer_id=customer_id, order_no=order_no))
 
@@ -70,28 +72,32 @@ def place_order_once(session: SessionDep, *, customer_id: int, body: OrderIn, ke
                                 model=OrderCreated, write=write)
 
 
-@router.post("/customers/{customer_id}/orders", response_model=OrderCreated, status_code=201)
-def create_order(customer_id: int, body: OrderIn, session: SessionDep,
+@router.post("/customers/{customer_id}/orders", response_model=OrderCreated, status_code=201,
+             responses=error_responses(409))
+def create_order(customer_id: IdPath, body: OrderIn, session: SessionDep,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> OrderCreated:
     """Record a paid order: earns points (tier multiplier, birthday double), may upgrade the tier."""
     return place_order_once(session, customer_id=customer_id, body=body, key=idempotency_key)
 
 
-@router.post("/orders/{order_no}/shipping-events", response_model=OrderDetailOut, status_code=201)
+@router.post("/orders/{order_no}/shipping-events", response_model=OrderDetailOut, status_code=201,
+             responses=error_responses(409))
 def add_shipping_event(order_no: str, body: ShippingEventIn, session: SessionDep) -> OrderDetailOut:
     """Carrier update; shipping status only moves forward (409 `invalid_transition`)."""
     return _detail(session, service.add_shipping_event(session, order_no=order_no, data=body))
 
 
-@router.post("/customers/{customer_id}/orders/{order_no}/cancel", response_model=OrderDetailOut)
-def cancel_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+@router.post("/customers/{customer_id}/orders/{order_no}/cancel", response_model=OrderDetailOut,
+             responses=error_responses(409))
+def cancel_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Cancel an unshipped order; its points are reversed (409 `invalid_transition` otherwise)."""
     return _detail(session, loyalty.close_order(session, customer_id=customer_id, order_no=order_no,
                                                 action="cancel"))
 
 
-@router.post("/customers/{customer_id}/orders/{order_no}/refund", response_model=OrderDetailOut)
-def refund_order(customer_id: int, order_no: str, session: SessionDep) -> OrderDetailOut:
+@router.post("/customers/{customer_id}/orders/{order_no}/refund", response_model=OrderDetailOut,
+             responses=error_responses(409))
+def refund_order(customer_id: IdPath, order_no: str, session: SessionDep) -> OrderDetailOut:
     """Refund a paid order; its points are reversed (never below a zero balance)."""
     return _detail(session, loyalty.close_order(session, customer_id=customer_id, order_no=order_no,
                                                 action="refund"))

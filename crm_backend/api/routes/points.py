@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.orm import Session
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core import idempotency
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.errors import ValidationFailed
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.points import service
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/customers/{customer_id}/points", tags=["points"],
 
 
 @router.get("", response_model=BalanceOut)
-def balance(customer_id: int, session: SessionDep) -> BalanceOut:
+def balance(customer_id: IdPath, session: SessionDep) -> BalanceOut:
     """Balance, tier and points expiring within 30 days."""
     result = service.summary(session, customer_id=customer_id)
     return BalanceOut(customer_id=customer_id, balance=result.balance, tier=result.tier,
@@ -31,7 +33,7 @@ def balance(customer_id: int, session: SessionDep) -> BalanceOut:
 
 
 @router.get("/entries", response_model=Page[EntryOut])
-def entries(customer_id: int, session: SessionDep, page: PageDep,
+def entries(customer_id: IdPath, session: SessionDep, page: PageDep,
             kind: Annotated[str | None, Query(description="earn, redeem, expire, adjust or reverse")] = None
             ) -> Page[EntryOut]:
     """Ledger entries, newest first."""
@@ -42,8 +44,8 @@ def entries(customer_id: int, session: SessionDep, page: PageDep,
                           offset=page.offset)
 
 
-@router.post("/adjustments", response_model=EntryOut, status_code=201)
-def adjust(customer_id: int, body: AdjustmentIn, session: SessionDep,
+@router.post("/adjustments", response_model=EntryOut, status_code=201, responses=error_responses(409))
+def adjust(customer_id: IdPath, body: AdjustmentIn, session: SessionDep,
            idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
            ) -> EntryOut:
     """Staff correction (+/-); the same Idempotency-Key replays it, with another body it is a 409."""

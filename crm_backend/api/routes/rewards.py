@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Header
 from sqlalchemy.orm import Session
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.core import idempotency
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.points import service
 from crm_backend.points.schemas import RedemptionIn, RedemptionOut, RewardOut
@@ -25,8 +27,8 @@ def rewards(session: SessionDep, page: PageDep) -> Page[RewardOut]:
 
 
 @router.post("/customers/{customer_id}/redemptions", response_model=RedemptionOut, status_code=201,
-             responses={409: {"description": "insufficient_points, out_of_stock or idempotency_conflict"}})
-def redeem(customer_id: int, body: RedemptionIn, session: SessionDep,
+             responses=error_responses(409, notes={409: "insufficient_points, out_of_stock or idempotency_conflict"}))
+def redeem(customer_id: IdPath, body: RedemptionIn, session: SessionDep,
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> RedemptionOut:
     """Redeem a reward; retry with the same Idempotency-Key to get the original answer."""
     return redeem_once(session, customer_id=customer_id, body=body, key=idempotency_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from crm_backend.api.deps import LanguageDep, SessionDep, require_service_token
+from crm_backend.core.bounds import IdPath
 from crm_backend.scoring.schemas import ChurnReasonOut, ScoresOut
 from crm_backend.scoring.service import get_scores
 
@@ -12,7 +13,7 @@ router = APIRouter(tags=["scores"], dependencies=[Depends(require_service_token)
 
 
 @router.get("/customers/{customer_id}/scores", response_model=ScoresOut)
-def customer_scores(customer_id: int, session: SessionDep, language: LanguageDep) -> ScoresOut:
+def customer_scores(customer_id: IdPath, session: SessionDep, language: LanguageDep) -> ScoresOut:
     """RFM, CLV, value segment, lifecycle stage, satisfaction and churn risk, each with inputs and formula."""
     row = get_scores(session, customer_id=customer_id)
     reasons = [ChurnReasonOut(**r) for r in row.churn_reasons]

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.campaign import service as campaign_service
 from crm_backend.core import idempotency
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.handoff import live
 from crm_backend.ticket import service
@@ -20,7 +22,7 @@ from crm_backend.ticket.schemas import StatusChange, TicketCreate, TicketCreated
 router = APIRouter(tags=["tickets"], dependencies=[Depends(require_service_token)])
 
 
-@router.post("/tickets", status_code=201, response_model=TicketCreated)
+@router.post("/tickets", status_code=201, response_model=TicketCreated, responses=error_responses(404))
 def create_ticket(body: TicketCreate, session: SessionDep,
                   idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> TicketCreated:
     """Open a ticket; the category is inferred from the description when omitted and the model is confident."""
@@ -45,7 +47,7 @@ def get_ticket(ticket_no: str, session: SessionDep) -> TicketOut:
     return TicketOut.model_validate(service.get_ticket(session, ticket_no=ticket_no))
 
 
-@router.patch("/tickets/{ticket_no}/status", response_model=TicketOut)
+@router.patch("/tickets/{ticket_no}/status", response_model=TicketOut, responses=error_responses(409))
 async def change_status(ticket_no: str, body: StatusChange, session: SessionDep) -> TicketOut:
     """Move the ticket along the workflow; 409 `invalid_transition` for a step that is not allowed.
 
@@ -65,7 +67,7 @@ async def change_status(ticket_no: str, body: StatusChange, session: SessionDep)
 
 @router.get("/customers/{customer_id}/tickets", response_model=Page[TicketSummary])
 def customer_tickets(
-    customer_id: int, session: SessionDep, page: PageDep,
+    customer_id: IdPath, session: SessionDep, page: PageDep,
     status: Annotated[Literal["open", "in_progress", "resolved", "closed"] | None, Query()] = None,
 ) -> Page[TicketSummary]:
     """A customer's tickets, newest first, optionally filtered by status."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from crm_backend.api.deps import SessionDep, require_service_token
+from crm_backend.core.bounds import IdPath
 from crm_backend.points.rules import TIER_MULTIPLIER
 from crm_backend.tier import rules, service
 from crm_backend.tier.schemas import BenefitOut, CustomerTierOut, TierInfoOut
@@ -25,7 +26,7 @@ def list_tiers() -> list[TierInfoOut]:
 
 
 @router.get("/customers/{customer_id}/tier", response_model=CustomerTierOut)
-def customer_tier(customer_id: int, session: SessionDep) -> CustomerTierOut:
+def customer_tier(customer_id: IdPath, session: SessionDep) -> CustomerTierOut:
     """The customer's tier, benefits and progress to the next tier."""
     result = service.status(session, customer_id=customer_id)
     zh, en = rules.TIER_NAMES[result.tier]
