@@ -20,7 +20,7 @@ class ServiceDown(RuntimeError):
 
 def port_is_free(port: int) -> bool:
     """True when nothing listens on 127.0.0.1:`port` (the probe `./kefu run` uses)."""
-    from scripts.kefu import port_free
+    from scripts.kefu_cli.services import port_free
 
     return port_free(port)
 
