@@ -104,7 +104,12 @@ def customer_from_token(token: Any) -> int | None:
     """The customer id in a valid website token (JWT HS256, `sub`, unexpired), else None."""
     if not isinstance(token, str) or not token:
         return None
-    secret = os.environ.get("CUSTOMER_TOKEN_SECRET", "dev-customer-token-secret")
+    # `./kefu run` exports the secret (its development value comes from .env.example); without one no
+    # token can be trusted.
+    secret = os.environ.get("CUSTOMER_TOKEN_SECRET", "")
+    if not secret:
+        logger.warning("CUSTOMER_TOKEN_SECRET is not set: customer tokens are refused")
+        return None
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
         return int(claims["sub"])

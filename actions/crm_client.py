@@ -117,7 +117,8 @@ class CrmClient:
     def __init__(self, base_url: str | None = None, token: str | None = None, *, language: str = "zh",
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self.base_url = (base_url or os.environ.get("CRM_URL", "http://127.0.0.1:8000")).rstrip("/")
-        self.token = token or os.environ.get("CRM_SERVICE_TOKEN", "dev-service-token")
+        # `./kefu run` exports the token (its development value comes from .env.example).
+        self.token = token or os.environ.get("CRM_SERVICE_TOKEN", "")
         self.language = language
         self.timeout = timeout
 
