@@ -72,11 +72,12 @@ def main() -> None:
     parser.add_argument("--customer", type=int, help="chat as this verified CRM customer id")
     parser.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
                         help="Rasa server URL (default: $RASA_URL or http://127.0.0.1:5005)")
+    parser.add_argument("--sender", help="conversation id (default: a new one); reuse one to continue it")
     args = parser.parse_args()
     metadata = {}
     if args.customer:
         metadata["customer_token"] = customer_token(args.customer, token_secret())
-    sender = f"terminal-{uuid.uuid4().hex[:8]}"
+    sender = args.sender or f"terminal-{uuid.uuid4().hex[:8]}"
     url = f"{args.rasa}/webhooks/rest/webhook"
     print("Type a message (Chinese or English); /restart starts over, /quit leaves.", flush=True)
     while True:
