@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis
 
+from scripts.kefu_cli.config import dev_secrets
 from tests.e2e.stack import ROOT, Stack, stack_env
 from tests.services import database_exists, drop_database, fresh_redis_url, namespaced, port_is_free, track_database
 
@@ -45,7 +46,8 @@ def readme_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     redis_url = fresh_redis_url(REDIS_DB)
     command = on_test_services(readme_services_command(), DATABASE, redis_url)
     var_dir = tmp_path_factory.mktemp("readme")
-    stack = Stack(*PORTS, var_dir=var_dir, env=stack_env(var_dir, *PORTS))
+    # A newcomer has no secrets set: the stack runs on the development values of .env.example.
+    stack = Stack(*PORTS, var_dir=var_dir, env=stack_env(var_dir, *PORTS, **dev_secrets()))
     stack.start(command=["bash", "-c", command])
     yield stack
     code = stack.interrupt()
@@ -96,7 +98,7 @@ def test_the_banner_chat_command_talks_restarts_and_quits(readme_stack: Stack) -
     command = chat_command(readme_stack) + ["--sender", sender]
     assert command[0] == "python3"
     chat = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=readme_stack.env)
+                            text=True, env=newcomer_env(readme_stack))
     assert chat.stdin is not None
     # stdin stays open: only /quit can end the client.
     chat.stdin.write("hello\n/restart\n/quit\n")
@@ -116,11 +118,16 @@ def test_the_banner_chat_command_talks_restarts_and_quits(readme_stack: Stack) -
     assert "/quit" not in [e.get("text") for e in tracker["events"] if e["event"] == "user"], "/quit reached Rasa"
 
 
+def newcomer_env(stack: Stack) -> dict[str, str]:
+    """Another terminal: no Kefu secrets in the environment."""
+    return {k: v for k, v in stack.env.items() if k not in dev_secrets()}
+
+
 def test_the_banner_chat_command_as_a_verified_customer(readme_stack: Stack) -> None:
     balance = readme_stack.crm("GET", f"/customers/{WANG_WEI}/points").json()["balance"]
     command = chat_command(readme_stack) + ["--customer", str(WANG_WEI)]
     done = subprocess.run(command, cwd=ROOT, input="what is my points balance?\n", capture_output=True, text=True,
-                          timeout=120, env=readme_stack.env)
+                          timeout=120, env=newcomer_env(readme_stack))
     assert done.returncode == 0, done.stderr
     assert f"{balance:,}" in done.stdout or str(balance) in done.stdout, done.stdout
 
@@ -131,3 +138,19 @@ def test_chat_help_documents_the_commands() -> None:
     assert done.returncode == 0 and "/restart" in done.stdout and "/quit" in done.stdout, done.stdout
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "/restart" in readme and "/quit" in readme
+
+
+def test_the_readme_curl_commands_chat_anonymously_and_as_a_verified_customer(readme_stack: Stack) -> None:
+    """README "How to chat" → curl, with only the Rasa port changed to this stack's."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("- **curl** (REST channel):"):]
+    block = block[block.index("```bash") + len("```bash"):]
+    script = block[:block.index("```")].replace("localhost:5005", f"127.0.0.1:{readme_stack.rasa_port}")
+    assert script.count(f"127.0.0.1:{readme_stack.rasa_port}") == 2, script
+    balance = readme_stack.crm("GET", f"/customers/{WANG_WEI}/points").json()["balance"]
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                          env=newcomer_env(readme_stack))
+    assert done.returncode == 0, done.stderr
+    anonymous, verified = done.stdout.split("]", 1)
+    assert '"text"' in anonymous, done.stdout
+    assert f"{balance:,}" in verified or str(balance) in verified, f"no balance {balance} in {verified!r}"
