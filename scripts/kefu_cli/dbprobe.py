@@ -8,6 +8,7 @@ Runs in the CRM environment (psycopg). Prints one word on stdout: ok, created, u
 
 from __future__ import annotations
 
+import re
 import sys
 import urllib.parse
 
@@ -17,15 +18,17 @@ from psycopg import sql
 CONNECT_TIMEOUT_S = 5
 
 
+# Connection failures carry no SQLSTATE in psycopg; the server's FATAL line (or libpq's) says what went wrong.
+MISSING = re.compile(r'FATAL:\s+database "[^"]*" does not exist')
+AUTH = re.compile(r'FATAL:\s+(role "[^"]*" does not exist|password authentication failed|no pg_hba\.conf entry'
+                  r'|.*authentication failed)|no password supplied')
+
+
 def classify(error: Exception) -> str:
-    # Connection failures carry no SQLSTATE in psycopg; the server's FATAL line says what went wrong.
     text = str(error)
-    if "does not exist" in text and "database" in text:
+    if MISSING.search(text):
         return "missing"
-    if "FATAL" in text and ("role" in text or "authentication" in text or "pg_hba.conf" in text
-                            or "password" in text):
-        return "auth"
-    if "password" in text and "supplied" in text:
+    if AUTH.search(text):
         return "auth"
     return "unreachable"
 

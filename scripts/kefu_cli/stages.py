@@ -108,8 +108,12 @@ def test() -> int:
     ledger = reports / "databases-created.txt"
     ledger.write_text("")
     env.update(KEFU_TEST_LEDGER=str(ledger), MODEL_PATH=str(model))
-    subprocess.run([str(CRM_BIN / "python"), "-m", "scripts.kefu_cli.leftovers", "snapshot",
-                    str(reports / "databases-before.txt")], cwd=ROOT, env=env, check=True)
+    snapshot = subprocess.run([str(CRM_BIN / "python"), "-m", "scripts.kefu_cli.leftovers", "snapshot",
+                               str(reports / "databases-before.txt")], cwd=ROOT, env=env)
+    if snapshot.returncode != 0:
+        print("kefu: error: could not list the test databases before the run (see above) — check "
+              "TEST_DATABASE_URL", file=sys.stderr, flush=True)
+        return 1
     passed = failed = skipped = 0
     results = []
     for stage in selected(stages(env, model, reports), env.get("KEFU_TEST_ONLY", "")):

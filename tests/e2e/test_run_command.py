@@ -10,6 +10,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from scripts.kefu_cli.config import dev_secrets
@@ -86,6 +87,22 @@ def test_missing_database_is_created_with_a_line_saying_so(tmp_path: Path) -> No
     assert f"kefu: database '{name}' did not exist on" in result.stdout and "created it" in result.stdout
     assert database_exists(name)
     assert_one_line_error(result, "cannot reach Redis at 127.0.0.1:1", "REDIS_URL")
+
+
+def test_missing_database_the_login_may_not_create(tmp_path: Path) -> None:
+    role, name = namespaced("kefu_e2e_nocreatedb"), namespaced("kefu_e2e_not_created")
+    drop_database(name)
+    track_database(name)
+    admin_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL).replace("+psycopg", "")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+        try:
+            result = run_kefu(stack_env(tmp_path, *PORTS, DATABASE_URL=server_url(role, name)), timeout=120)
+        finally:
+            admin.execute(f'DROP ROLE "{role}"')
+    assert_one_line_error(result, f"database '{name}' does not exist", f"{role} may not create it", "createdb")
+    assert not database_exists(name)
 
 
 def test_redis_unreachable(tmp_path: Path) -> None:
