@@ -104,8 +104,14 @@ def customer_from_token(token: Any) -> int | None:
     """The customer id in a valid website token (JWT HS256, `sub`, unexpired), else None."""
     if not isinstance(token, str) or not token:
         return None
+    # `./kefu run` exports the secret (its development value comes from .env.example); without one no
+    # token can be trusted.
+    secret = get_settings().customer_token_secret
+    if not secret:
+        logger.warning("CUSTOMER_TOKEN_SECRET is not set: customer tokens are refused")
+        return None
     try:
-        claims = jwt.decode(token, get_settings().customer_token_secret, algorithms=["HS256"],
+        claims = jwt.decode(token, secret, algorithms=["HS256"],
                             options={"require": ["sub", "exp"]})
         return int(claims["sub"])
     except (jwt.PyJWTError, ValueError, TypeError) as error:

@@ -1,4 +1,4 @@
-"""The action server's settings, from the environment (names and development defaults in docs/contract.md).
+"""The action server's settings, from the environment (`./kefu run` exports the development secrets of .env.example).
 
 Read on each use rather than at import, so a test or a restarted server sees the current environment.
 """
@@ -19,6 +19,6 @@ class ActionSettings:
 def get_settings() -> ActionSettings:
     return ActionSettings(
         crm_url=os.environ.get("CRM_URL", "http://127.0.0.1:8000"),
-        crm_service_token=os.environ.get("CRM_SERVICE_TOKEN", "dev-service-token"),
-        customer_token_secret=os.environ.get("CUSTOMER_TOKEN_SECRET", "dev-customer-token-secret"),
+        crm_service_token=os.environ.get("CRM_SERVICE_TOKEN", ""),
+        customer_token_secret=os.environ.get("CUSTOMER_TOKEN_SECRET", ""),
     )

@@ -23,7 +23,6 @@ import platform
 import statistics
 import sys
 import time
-import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from sanic import Sanic  # noqa: E402
 from bot.channels.slack import SlackInput  # noqa: E402
 from bot.channels.socketio_redis import RedisSocketIOInput  # noqa: E402
 from bot.channels.wechat import WeChatInput, signature  # noqa: E402
+from tests.services import fresh_redis_url  # noqa: E402
 
 Sanic.test_mode = True
 RESULTS = REPO / "bench" / "results" / "channels_latency.json"
@@ -160,8 +160,7 @@ class _NullOutput:
 
 
 async def main(n: int) -> dict[str, Any]:
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    redis_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path="/9"))
+    redis_url = fresh_redis_url(9)  # emptied now and at exit
     round_trip, push = await socketio_round_trips(n, redis_url)
     return {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

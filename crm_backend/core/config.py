@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 from ipaddress import ip_network
+from pathlib import Path
 
-from pydantic import field_validator, model_validator
+from dotenv import dotenv_values
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never be used outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password"}
 SECRET_FIELDS = ("crm_service_token", "customer_token_secret", "crm_secret_key", "rasa_auth_token")
+# The development secrets are written once, in the repository's .env.example (absent from images: there
+# every secret comes from the environment).
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def dev_secret(name: str) -> str:
+    """The development placeholder of secret `name` from .env.example ("" when the file is absent)."""
+    value = dotenv_values(ENV_EXAMPLE).get(name) if ENV_EXAMPLE.exists() else None
+    return value if value and value.startswith("dev-") else ""
 
 
 class Settings(BaseSettings):
@@ -21,11 +32,11 @@ class Settings(BaseSettings):
     kefu_env: str = "development"
     database_url: str = "sqlite:///./var/kefu.db"
     redis_url: str | None = None
-    crm_service_token: str = "dev-service-token"
-    customer_token_secret: str = "dev-customer-token-secret"
-    crm_secret_key: str = "dev-crm-secret-key"
+    crm_service_token: str = Field(default_factory=lambda: dev_secret("CRM_SERVICE_TOKEN"))
+    customer_token_secret: str = Field(default_factory=lambda: dev_secret("CUSTOMER_TOKEN_SECRET"))
+    crm_secret_key: str = Field(default_factory=lambda: dev_secret("CRM_SECRET_KEY"))
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_auth_token: str = "dev-rasa-token"
+    rasa_auth_token: str = Field(default_factory=lambda: dev_secret("RASA_AUTH_TOKEN"))
     otp_sender: str = "outbox"
     # Peers allowed to set X-Forwarded-For (comma-separated IPs or CIDRs); none by default, so a client
     # cannot pick the address the login rate limit counts against.
@@ -66,6 +77,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
+        missing = [name.upper() for name in SECRET_FIELDS if not getattr(self, name).strip()]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} not set; set them in the environment (see .env.example)")
         if self.is_development:
             return self
         bad = [

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
 
+from actions.common import customer_from_token
 from actions.complaints import category_from
 from actions.feedback import score_from
 from actions.forms import PHONE, digits
@@ -35,3 +39,12 @@ def test_reward_names(answer: str, expected: str | None) -> None:
                                                   ("退货退款", "refund_return"), ("其他", "other"), ("??", None)])
 def test_categories(answer: str, expected: str | None) -> None:
     assert category_from(answer) == expected
+
+
+def test_customer_tokens_are_refused_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No built-in fallback secret: without CUSTOMER_TOKEN_SECRET no token verifies anyone."""
+    signed = jwt.encode({"sub": "1", "exp": int(time.time()) + 60}, "a-test-secret", algorithm="HS256")
+    monkeypatch.delenv("CUSTOMER_TOKEN_SECRET", raising=False)
+    assert customer_from_token(signed) is None
+    monkeypatch.setenv("CUSTOMER_TOKEN_SECRET", "a-test-secret")
+    assert customer_from_token(signed) == 1

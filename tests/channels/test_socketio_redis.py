@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,18 +15,17 @@ import socketio
 from bot.channels.common import MAX_MESSAGE_CHARS, ReplayGuard
 from bot.channels.socketio_redis import RedisSocketIOInput
 from tests.channels.conftest import ServeFn, eventually
+from tests.services import ServiceDown, fresh_redis_url
 
 REDIS_DB = 9  # channels' own Redis database for tests
 
 
 def redis_url() -> str:
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    url = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path=f"/{REDIS_DB}"))
+    """The channels' Redis database, emptied now and when the test process exits."""
     try:
-        redis.Redis.from_url(url, socket_timeout=3).ping()
-    except redis.RedisError as error:
-        pytest.fail(f"Redis is not reachable at {base} (needed by the socket.io scale-out test): {error}")
-    return url
+        return fresh_redis_url(REDIS_DB)
+    except ServiceDown as error:
+        pytest.fail(f"{error} (needed by the socket.io scale-out test)")
 
 
 class Client:

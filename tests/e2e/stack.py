@@ -59,12 +59,13 @@ class Stack:
     def ports(self) -> list[int]:
         return [self.crm_port, self.actions_port, self.rasa_port]
 
-    def start(self, timeout: float = 900) -> Stack:
+    def start(self, timeout: float = 900, command: list[str] | None = None) -> Stack:
+        """Run `command` (default `./kefu run`) and wait for the banner."""
         for port in self.ports:
             assert port_is_free(port), f"port {port} is busy before the stack starts"
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.output.open("wb") as out:
-            self.process = subprocess.Popen(["./kefu", "run"], cwd=ROOT, env=self.env, stdout=out,
+            self.process = subprocess.Popen(command or ["./kefu", "run"], cwd=ROOT, env=self.env, stdout=out,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -7,12 +7,22 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from scripts.kefu_cli.config import dev_secrets
 from tests.e2e.stack import ROOT, Stack, stack_env, text_of
-from tests.services import port_is_free
+from tests.services import (
+    DEFAULT_DATABASE_URL,
+    database_exists,
+    drop_database,
+    namespaced,
+    port_is_free,
+    track_database,
+)
 
 PORTS = (18020, 18021, 18022)
 
@@ -46,16 +56,59 @@ def test_port_already_in_use(tmp_path: Path) -> None:
     assert_one_line_error(result, f"port {PORTS[2]} is already in use", "RASA_PORT")
 
 
-def test_database_unreachable(tmp_path: Path) -> None:
+def server_url(user: str, database: str) -> str:
+    """A URL on TEST_DATABASE_URL's PostgreSQL server with another login and database."""
+    parts = urllib.parse.urlsplit(os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL))
+    netloc = f"{user}@{parts.hostname}:{parts.port or 5432}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, path=f"/{database}"))
+
+
+def test_database_server_unreachable(tmp_path: Path) -> None:
     env = stack_env(tmp_path, *PORTS, DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/kefu")
     result = run_kefu(env, timeout=120)
-    assert_one_line_error(result, "cannot reach the database", "DATABASE_URL")
+    assert_one_line_error(result, "cannot reach the PostgreSQL server at 127.0.0.1:1", "start PostgreSQL",
+                          "DATABASE_URL")
+
+
+def test_database_login_refused(tmp_path: Path) -> None:
+    role = namespaced("kefu_no_such_role")
+    env = stack_env(tmp_path, *PORTS, DATABASE_URL=server_url(role, "postgres"))
+    result = run_kefu(env, timeout=120)
+    assert_one_line_error(result, f"refused the login of {role}", "DATABASE_URL", "createuser")
+
+
+def test_missing_database_is_created_with_a_line_saying_so(tmp_path: Path) -> None:
+    name = namespaced("kefu_e2e_created")
+    drop_database(name)
+    url = track_database(name)
+    # A dead Redis stops the run right after the database check, so this test starts no server.
+    env = stack_env(tmp_path, *PORTS, DATABASE_URL=url, REDIS_URL="redis://127.0.0.1:1/0")
+    result = run_kefu(env, timeout=120)
+    assert f"kefu: database '{name}' did not exist on" in result.stdout and "created it" in result.stdout
+    assert database_exists(name)
+    assert_one_line_error(result, "cannot reach Redis at 127.0.0.1:1", "REDIS_URL")
+
+
+def test_missing_database_the_login_may_not_create(tmp_path: Path) -> None:
+    role, name = namespaced("kefu_e2e_nocreatedb"), namespaced("kefu_e2e_not_created")
+    drop_database(name)
+    track_database(name)
+    admin_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL).replace("+psycopg", "")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+        try:
+            result = run_kefu(stack_env(tmp_path, *PORTS, DATABASE_URL=server_url(role, name)), timeout=120)
+        finally:
+            admin.execute(f'DROP ROLE "{role}"')
+    assert_one_line_error(result, f"database '{name}' does not exist", f"{role} may not create it", "createdb")
+    assert not database_exists(name)
 
 
 def test_redis_unreachable(tmp_path: Path) -> None:
     env = stack_env(tmp_path, *PORTS, REDIS_URL="redis://127.0.0.1:1/0")
     result = run_kefu(env, timeout=120)
-    assert_one_line_error(result, "cannot reach Redis", "REDIS_URL")
+    assert_one_line_error(result, "cannot reach Redis at 127.0.0.1:1", "start Redis", "REDIS_URL")
 
 
 def test_model_that_fails_to_train(tmp_path: Path) -> None:
@@ -67,7 +120,7 @@ def test_model_that_fails_to_train(tmp_path: Path) -> None:
 
 
 def test_production_mode_refuses_placeholder_secrets(tmp_path: Path) -> None:
-    env = stack_env(tmp_path, *PORTS, KEFU_ENV="production", RASA_AUTH_TOKEN="dev-rasa-token")
+    env = stack_env(tmp_path, *PORTS, KEFU_ENV="production", RASA_AUTH_TOKEN=dev_secrets()["RASA_AUTH_TOKEN"])
     result = run_kefu(env, timeout=60)
     assert_one_line_error(result, "RASA_AUTH_TOKEN")
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from crm_backend.core.config import Settings
+import pytest
+from dotenv import dotenv_values
+
+from crm_backend.core.config import ENV_EXAMPLE, Settings
 from crm_backend.core.i18n import pick_language
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_health(client):
@@ -101,3 +106,36 @@ def test_database_busy_is_503(app, client, service_headers):
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
     assert response.headers["retry-after"] == "1"
+
+
+def test_development_secrets_come_from_env_example(monkeypatch):
+    for name in ("CRM_SERVICE_TOKEN", "CUSTOMER_TOKEN_SECRET", "CRM_SECRET_KEY", "RASA_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    example = dotenv_values(ENV_EXAMPLE)
+    settings = Settings(kefu_env="development")
+    assert settings.crm_service_token == example["CRM_SERVICE_TOKEN"]
+    assert settings.customer_token_secret == example["CUSTOMER_TOKEN_SECRET"]
+    assert settings.crm_secret_key == example["CRM_SECRET_KEY"]
+    assert settings.rasa_auth_token == example["RASA_AUTH_TOKEN"]
+
+
+def test_an_empty_secret_is_refused_even_in_development():
+    with pytest.raises(ValueError, match="CRM_SECRET_KEY not set"):
+        Settings(kefu_env="development", crm_secret_key=" ")
+
+
+def test_development_secrets_are_written_only_in_env_example():
+    """One definition: no other file of the repository spells a development secret out."""
+    values = [v for v in dotenv_values(ENV_EXAMPLE).values() if v and v.startswith("dev-")]
+    assert len(values) == 4, values
+    skipped = {".git", ".venvs", "var", "models", "node_modules", "__pycache__", "artifacts", ".mypy_cache",
+               ".ruff_cache", ".rasa", "results"}
+    offenders = []
+    for path in REPO.rglob("*"):
+        if path == ENV_EXAMPLE or not path.is_file() or skipped & set(path.relative_to(REPO).parts):
+            continue
+        if path.suffix in {".gz", ".png", ".db", ".pyc", ".woff", ".woff2", ".ico", ".jpg"}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        offenders += [f"{path.relative_to(REPO)}: {value}" for value in values if value in text]
+    assert offenders == []
