@@ -19,7 +19,8 @@ class ArticleConflict(ConflictError):
         super().__init__(
             f"The article was changed by {updated_by} (version {current_version}) after you opened version "
             f"{your_version}; review the differences and save again",
-            f"文章已被 {updated_by} 修改（版本 {current_version}），您编辑的是版本 {your_version}；请查看差异后重新保存",
+            f"文章已被 {updated_by} 修改（版本 {current_version}），"
+            f"您编辑的是版本 {your_version}；请查看差异后重新保存",
             code="article_conflict",
             details={"current_version": current_version, "your_version": your_version, "updated_by": updated_by,
                      "diff": diff},
