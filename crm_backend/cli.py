@@ -49,6 +49,9 @@ def run_seed_hooks(session: Session, *, rng: random.Random) -> list[str]:
         customers = list(session.scalars(select(Customer).order_by(Customer.id)))
         generate_service_history(session, rng=rng, customers=customers)
         session.flush()
+    from crm_backend.knowledge.demo_seed import load_demo
+
+    notes.append(load_demo(session))
     try:
         from crm_backend.scoring.service import rescore_all
     except ImportError as error:
@@ -86,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_parser.add_argument("--customers", type=int, default=2000, help="generated customers (besides the 5 named)")
     sub.add_parser("expire-points", help="expire points older than 12 months")
     sub.add_parser("review-tiers", help="periodic tier review (upgrades and one-step downgrades)")
+    sub.add_parser("seed-knowledge", help="load the demo help articles if the knowledge base is empty")
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "migrate":
@@ -103,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
 
         with get_sessionmaker()() as session:
             print(f"{review_all(session):,} tier changes")
+    elif args.command == "seed-knowledge":
+        from crm_backend.knowledge.demo_seed import load_demo
+
+        with get_sessionmaker()() as session:
+            print(load_demo(session))
+            session.commit()
     return 0
 
 

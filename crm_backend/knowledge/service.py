@@ -215,17 +215,18 @@ def import_articles(session: Session, *, articles: list[bulk.ArticleData], autho
     for item in articles:
         zh = VersionIn(title=item.versions["zh"][0], body=item.versions["zh"][1]) if "zh" in item.versions else None
         en = VersionIn(title=item.versions["en"][0], body=item.versions["en"][1]) if "en" in item.versions else None
-        status = "published" if publish else (item.status or "draft")
+        status = "published" if publish else item.status  # None: keep the article's status
         existing = repository.by_slug(session, item.slug)
         if existing is None:
             create_article(session, data=ArticleIn(slug=item.slug, category=item.category, tags=item.tags,
-                                                   status=status, zh=zh, en=en), author=author)
+                                                   status=status or "draft", zh=zh, en=en),
+                           author=author)
             counts["created"] += 1
             continue
         before = existing.version
         update_article(session, article_id=existing.id, author=author, data=ArticleUpdate(
             version=existing.version, category=item.category, tags=item.tags, zh=zh, en=en, note="import"))
-        if existing.status != status:
+        if status and existing.status != status:
             set_status(session, article_id=existing.id, status=status, version=existing.version, author=author)
         counts["updated" if existing.version != before else "unchanged"] += 1
     return counts

@@ -208,7 +208,7 @@ def _help_page(request: Request, name: str, context: dict[str, Any], status_code
     lang = pages.language(request)
     response = templates.TemplateResponse(request, name, {
         "lang": lang, "t": TEXT[lang], "categories": [(c, CATEGORY_NAMES[c][0 if lang == "zh" else 1])
-                                                      for c in CATEGORIES if c != "general"], **context},
+                                                      for c in CATEGORIES], **context},
         status_code=status_code)
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie(pages.LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
