@@ -1,5 +1,8 @@
 """Search quality on a labelled question set: `python -m crm_backend.knowledge.evaluate [folder]`.
 
+The quality gate (exit status 1 when missed): top-1 ≥ 95 % per language on the answerable questions and
+≥ 80 % of the unanswerable ones declined; by default on the held-out set in tests/knowledge/heldout/.
+
 A question file is `<lang>.tsv` with `question<TAB>slug` lines (empty slug: the knowledge base cannot
 answer it, so it must be declined). The index is built from the demo articles in `knowledge/demo/`.
 """
@@ -16,6 +19,8 @@ from crm_backend.knowledge.search import ANSWER_THRESHOLD, Doc, SearchIndex, emb
 
 DEMO = Path(__file__).parent / "demo"
 HELDOUT = Path(__file__).parents[1] / "tests" / "knowledge" / "heldout"
+GATE_TOP1 = 0.95
+GATE_DECLINED = 0.80
 
 
 def demo_articles() -> list[ArticleData]:
@@ -89,13 +94,16 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     index = demo_index()
     print(f"index: {index.size} versions in {time.monotonic() - started:.1f} s; threshold {ANSWER_THRESHOLD}")
+    passed = True
     for language in ("zh", "en"):
         result = evaluate(index, read_questions(folder / f"{language}.tsv"), language=language)
         print(f"{language}: top-1 {result.correct}/{result.answerable} = {result.top1:.1%}; "
               f"declined {result.declined}/{result.unanswerable} = {result.declined_share:.1%}")
         for miss in result.misses:
             print(f"   {miss}")
-    return 0
+        passed = passed and result.top1 >= GATE_TOP1 and result.declined_share >= GATE_DECLINED
+    print(f"gate (top-1 ≥ {GATE_TOP1:.0%}, declined ≥ {GATE_DECLINED:.0%}): {'PASSED' if passed else 'FAILED'}")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
