@@ -102,6 +102,23 @@ class Handoff(TypedDict, total=False):
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = weakref.WeakKeyDictionary()
 
 
+class KnowledgeArticle(TypedDict):
+    id: int
+    slug: str
+    title: str
+    language: Language
+    passage: str
+    url: str
+    score: float
+
+
+class KnowledgeAnswer(TypedDict, total=False):
+    answered: bool
+    article: KnowledgeArticle | None
+    other_language: bool
+    score: float
+
+
 def _session() -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
     session = _sessions.get(loop)
@@ -231,3 +248,18 @@ class CrmClient:
     async def record_interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST /interactions (upsert by conversation_id)."""
         return await self._request("POST", "/interactions", json=payload)
+
+    # ---------------------------------------------------------------- knowledge base
+    async def knowledge_answer(self, question: str, language: str, conversation_id: str | None,
+                               channel: str = "bot") -> KnowledgeAnswer:
+        """POST /knowledge/answer: the best help-article passage, or `answered: false` (not confident)."""
+        return await self._request("POST", "/knowledge/answer", json={
+            "question": question[:500], "language": language, "conversation_id": conversation_id,
+            "channel": channel[:32]})
+
+    async def knowledge_feedback(self, article_id: int, helpful: bool, language: str,
+                                 conversation_id: str | None, channel: str = "bot") -> dict[str, Any]:
+        """POST /knowledge/feedback: "Did this answer your question?" against the article."""
+        return await self._request("POST", "/knowledge/feedback", json={
+            "article_id": article_id, "helpful": helpful, "language": language,
+            "conversation_id": conversation_id, "channel": channel[:32]})
