@@ -105,11 +105,13 @@ class SearchIndex:
         self.docs = list(docs)
         n = len(self.docs)
         self.size = n
-        self._titles = np.zeros((n, DIM), dtype=np.float32)
-        self._bodies = np.zeros((n, DIM), dtype=np.float32)
+        # cos(q, title) and cos(q, body) are averaged, so one matrix of (title + body) / 2 gives both at once.
+        self._vectors = np.zeros((n, DIM), dtype=np.float32)
+        self._versions: dict[tuple[int, str], int] = {}
         for i, doc in enumerate(self.docs):
-            self._titles[i] = np.frombuffer(doc.title_vector, dtype=np.float32)
-            self._bodies[i] = np.frombuffer(doc.body_vector, dtype=np.float32)
+            self._vectors[i] = (np.frombuffer(doc.title_vector, dtype=np.float32)
+                                + np.frombuffer(doc.body_vector, dtype=np.float32)) / 2
+            self._versions[(doc.article_id, doc.language)] = i
         self._article_ids = np.array([d.article_id for d in self.docs], dtype=np.int64)
         self._is_zh = np.array([d.language == "zh" for d in self.docs], dtype=bool)
         self._build_lexical()
@@ -145,7 +147,7 @@ class SearchIndex:
         if not self.size or not query.strip():
             return []
         q_vec = embed_query(query.strip())
-        semantic = (self._titles @ q_vec + self._bodies @ q_vec) / 2
+        semantic = self._vectors @ q_vec
         bm25 = np.zeros(self.size, dtype=np.float32)
         covered = np.zeros(self.size, dtype=np.float32)
         in_title = np.zeros(self.size, dtype=np.float32)
@@ -171,7 +173,10 @@ class SearchIndex:
         preferred = self._is_zh if language == "zh" else ~self._is_zh
         top_bm25 = float(bm25.max()) or 1.0
         rank_key = score + 1e-3 * bm25 / top_bm25 + np.where(preferred, 1e-3, 0.0)
-        order = np.argsort(-rank_key)
+        # Only the best few need sorting (two versions per article, so 2 × limit candidates always suffice).
+        top = min(self.size, 2 * limit + 2)
+        candidates = np.argpartition(-rank_key, top - 1)[:top]
+        order = candidates[np.argsort(-rank_key[candidates])]
         hits: list[Hit] = []
         seen: set[int] = set()
         for i in order:
@@ -190,16 +195,20 @@ class SearchIndex:
         return hits
 
     def _preferred_version(self, article_id: int, language: str, *, default: tuple[Doc, int]) -> tuple[Doc, int]:
-        for j in np.flatnonzero(self._article_ids == article_id):
-            if self.docs[j].language == language:
-                return self.docs[j], int(j)
-        return default
+        j = self._versions.get((article_id, language))
+        return (self.docs[j], j) if j is not None else default
+
+
+@lru_cache(maxsize=4096)
+def _blocks(body: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Plain paragraphs of a body with their terms (computed once per body text)."""
+    blocks = paragraphs(body) or [plain_text(body)]
+    return tuple((block, frozenset(tokens(block))) for block in blocks)
 
 
 def best_passage(body: str, q_terms: set[str]) -> str:
     """The paragraph sharing most terms with the question, cut to PASSAGE_CHARS."""
-    blocks = paragraphs(body) or [plain_text(body)]
-    best = max(blocks, key=lambda block: len(q_terms & set(tokens(block))))
+    best = max(_blocks(body), key=lambda block: len(q_terms & block[1]))[0]
     if len(best) <= PASSAGE_CHARS:
         return best
     return best[: PASSAGE_CHARS - 1].rstrip() + "…"
