@@ -14,6 +14,7 @@ from typing import Any, Literal, TypedDict
 import aiohttp
 
 DEFAULT_TIMEOUT_S = 3.0
+KNOWLEDGE_TIMEOUT_S = 6.0
 Language = Literal["zh", "en"]
 
 
@@ -253,6 +254,8 @@ class CrmClient:
     async def knowledge_answer(self, question: str, language: str, conversation_id: str | None,
                                channel: str = "bot") -> KnowledgeAnswer:
         """POST /knowledge/answer: the best help-article passage, or `answered: false` (not confident)."""
+        # Longer than the default: the first search after a CRM start or a publish rebuilds the index.
+        self.timeout = max(self.timeout, KNOWLEDGE_TIMEOUT_S)
         return await self._request("POST", "/knowledge/answer", json={
             "question": question[:500], "language": language, "conversation_id": conversation_id,
             "channel": channel[:32]})

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -35,8 +39,10 @@ from crm_backend.knowledge.schemas import (
     StatusChange,
     VersionOut,
 )
-from crm_backend.knowledge.search import ANSWER_THRESHOLD
+from crm_backend.knowledge.search import ANSWER_THRESHOLD, embed_query
+from crm_backend.knowledge.text import tokens
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/knowledge", tags=["knowledge"])
 root_router = APIRouter(include_in_schema=False)
 KNOWLEDGE = Path(service.__file__).parent
@@ -313,3 +319,28 @@ def editor_page(request: Request, session: SessionDep) -> Response:
         return RedirectResponse("/console", status_code=303)
     return pages.render(request, "knowledge.html", {"agent": agent, "csrf_token": row.csrf_token,
                                                     "categories": CATEGORIES})
+
+
+# ----------------------------------------------------------------------------- start-up
+
+
+def _warm_up() -> None:
+    """Load jieba's dictionary and the e5 model (≈2 s, more under load) before the first customer asks."""
+    try:
+        tokens("预热 warm up")
+        embed_query("warm up")
+    except Exception:  # a failed warm-up only makes the first search slower
+        log.exception("knowledge search warm-up failed")
+
+
+def install(app: FastAPI) -> None:
+    """Warm the search models in a background thread when the app starts (not at import, not in requests)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=_warm_up, name="knowledge-warm-up", daemon=True).start()
+        async with inner(running):
+            yield
+
+    app.router.lifespan_context = lifespan
