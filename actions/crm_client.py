@@ -15,6 +15,7 @@ import aiohttp
 from actions.config import get_settings
 
 DEFAULT_TIMEOUT_S = 3.0
+KNOWLEDGE_TIMEOUT_S = 6.0
 Language = Literal["zh", "en"]
 
 
@@ -101,6 +102,23 @@ class Handoff(TypedDict, total=False):
 
 # One HTTP session per event loop: rasa-sdk runs one loop, tests may run several.
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = weakref.WeakKeyDictionary()
+
+
+class KnowledgeArticle(TypedDict):
+    id: int
+    slug: str
+    title: str
+    language: Language
+    passage: str
+    url: str
+    score: float
+
+
+class KnowledgeAnswer(TypedDict, total=False):
+    answered: bool
+    article: KnowledgeArticle | None
+    other_language: bool
+    score: float
 
 
 def _session() -> aiohttp.ClientSession:
@@ -233,3 +251,20 @@ class CrmClient:
     async def record_interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST /interactions (upsert by conversation_id)."""
         return await self._request("POST", "/interactions", json=payload)
+
+    # ---------------------------------------------------------------- knowledge base
+    async def knowledge_answer(self, question: str, language: str, conversation_id: str | None,
+                               channel: str = "bot") -> KnowledgeAnswer:
+        """POST /knowledge/answer: the best help-article passage, or `answered: false` (not confident)."""
+        # Longer than the default: the first search after a CRM start or a publish rebuilds the index.
+        self.timeout = max(self.timeout, KNOWLEDGE_TIMEOUT_S)
+        return await self._request("POST", "/knowledge/answer", json={
+            "question": question[:500], "language": language, "conversation_id": conversation_id,
+            "channel": channel[:32]})
+
+    async def knowledge_feedback(self, article_id: int, helpful: bool, language: str,
+                                 conversation_id: str | None, channel: str = "bot") -> dict[str, Any]:
+        """POST /knowledge/feedback: "Did this answer your question?" against the article."""
+        return await self._request("POST", "/knowledge/feedback", json={
+            "article_id": article_id, "helpful": helpful, "language": language,
+            "conversation_id": conversation_id, "channel": channel[:32]})

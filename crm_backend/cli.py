@@ -21,6 +21,7 @@ from crm_backend.core.db import get_sessionmaker, write_unit
 from crm_backend.customer.models import Customer
 from crm_backend.demo.generator import SEED, generate
 from crm_backend.demo.service_history import generate as generate_service_history
+from crm_backend.knowledge.demo_seed import load_demo
 from crm_backend.points.service import expire_all
 from crm_backend.scoring.service import rescore_all
 from crm_backend.tier.service import review_all
@@ -47,7 +48,7 @@ def run_seed_hooks(session: Session, *, rng: random.Random) -> list[str]:
     customers = list(session.scalars(select(Customer).order_by(Customer.id)))
     generate_service_history(session, rng=rng, customers=customers)
     session.flush()
-    return [f"{rescore_all(session):,} customers scored"]
+    return [load_demo(session), f"{rescore_all(session):,} customers scored"]
 
 
 def seed(*, generated: int = 2000) -> str:
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_parser.add_argument("--customers", type=int, default=2000, help="generated customers (besides the 5 named)")
     sub.add_parser("expire-points", help="expire points older than 12 months")
     sub.add_parser("review-tiers", help="periodic tier review (upgrades and one-step downgrades)")
+    sub.add_parser("seed-knowledge", help="load the demo help articles if the knowledge base is empty")
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "migrate":
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         with write_unit() as session:
             changed = review_all(session)
         print(f"{changed:,} tier changes")
+    elif args.command == "seed-knowledge":
+        with write_unit() as session:
+            print(load_demo(session))
     return 0
 
 

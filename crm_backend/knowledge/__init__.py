@@ -1,0 +1,1 @@
+"""Knowledge base: bilingual help articles, revisions, hybrid (lexical + e5) search, feedback."""

@@ -1,0 +1,110 @@
+"""Search quality on a labelled question set: `python -m crm_backend.knowledge.evaluate [folder]`.
+
+The quality gate (exit status 1 when missed): top-1 ≥ 95 % per language on the answerable questions and
+≥ 80 % of the unanswerable ones declined; by default on the held-out set in tests/knowledge/heldout/.
+
+A question file is `<lang>.tsv` with `question<TAB>slug` lines (empty slug: the knowledge base cannot
+answer it, so it must be declined). The index is built from the demo articles in `knowledge/demo/`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_backend.knowledge.bulk import ArticleData, parse_markdown
+from crm_backend.knowledge.search import ANSWER_THRESHOLD, Doc, SearchIndex, embed_version
+
+DEMO = Path(__file__).parent / "demo"
+HELDOUT = Path(__file__).parents[1] / "tests" / "knowledge" / "heldout"
+GATE_TOP1 = 0.95
+GATE_DECLINED = 0.80
+
+
+def demo_articles() -> list[ArticleData]:
+    return [a for path in sorted(DEMO.glob("*.md")) for a in parse_markdown(path.read_text(encoding="utf-8"))]
+
+
+def demo_index() -> SearchIndex:
+    """An index of the demo articles (embeds every version: ≈15 s on one core)."""
+    docs = []
+    for number, article in enumerate(demo_articles(), start=1):
+        for language, (title, body) in article.versions.items():
+            title_vector, body_vector = embed_version(title, body, article.tags)
+            docs.append(Doc(number, article.slug, article.category, language, title, body, tuple(article.tags),
+                            title_vector, body_vector))
+    return SearchIndex(docs)
+
+
+def read_questions(path: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            question, _, slug = line.partition("\t")
+            rows.append((question.strip(), slug.strip()))
+    return rows
+
+
+@dataclass
+class Result:
+    language: str
+    answerable: int = 0
+    correct: int = 0
+    unanswerable: int = 0
+    declined: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def top1(self) -> float:
+        return self.correct / self.answerable if self.answerable else 0.0
+
+    @property
+    def declined_share(self) -> float:
+        return self.declined / self.unanswerable if self.unanswerable else 0.0
+
+
+def evaluate(index: SearchIndex, questions: list[tuple[str, str]], *, language: str) -> Result:
+    """Top-1 accuracy (correct article AND confident) and the share of unanswerable questions declined."""
+    result = Result(language)
+    for question, slug in questions:
+        hits = index.search(question, language=language, limit=1)
+        top = hits[0] if hits else None
+        answered = top is not None and top.score >= ANSWER_THRESHOLD
+        if slug:
+            result.answerable += 1
+            if answered and top is not None and top.slug == slug:
+                result.correct += 1
+            else:
+                result.misses.append(f"{question} → {top.slug if top else None} ({top.score if top else 0}) "
+                                     f"expected {slug}")
+        else:
+            result.unanswerable += 1
+            if not answered:
+                result.declined += 1
+            else:
+                result.misses.append(f"{question} → {top.slug if top else None} ({top.score if top else 0}) "
+                                     "expected a decline")
+    return result
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0]) if argv else HELDOUT
+    started = time.monotonic()
+    index = demo_index()
+    print(f"index: {index.size} versions in {time.monotonic() - started:.1f} s; threshold {ANSWER_THRESHOLD}")
+    passed = True
+    for language in ("zh", "en"):
+        result = evaluate(index, read_questions(folder / f"{language}.tsv"), language=language)
+        print(f"{language}: top-1 {result.correct}/{result.answerable} = {result.top1:.1%}; "
+              f"declined {result.declined}/{result.unanswerable} = {result.declined_share:.1%}")
+        for miss in result.misses:
+            print(f"   {miss}")
+        passed = passed and result.top1 >= GATE_TOP1 and result.declined_share >= GATE_DECLINED
+    print(f"gate (top-1 ≥ {GATE_TOP1:.0%}, declined ≥ {GATE_DECLINED:.0%}): {'PASSED' if passed else 'FAILED'}")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

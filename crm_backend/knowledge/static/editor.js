@@ -1,0 +1,131 @@
+// Knowledge-base editor: list, edit with optimistic concurrency (version), preview, publish, figures.
+(function () {
+  "use strict";
+  const api = "/api/v1/knowledge";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const zh = document.querySelector("main.kb").dataset.lang === "zh";
+  const form = document.getElementById("kb-form");
+  const message = document.getElementById("kb-message");
+  let current = null; // {id, version} of the article being edited
+
+  async function call(method, path, body) {
+    const response = await fetch(api + path, {
+      method, credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept-Language": zh ? "zh" : "en"},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = response.headers.get("content-type", "").includes("json") ? await response.json() : null;
+    if (!response.ok) {
+      const error = new Error(data && data.error ? data.error.message : response.statusText);
+      error.details = data && data.error ? data.error.details : null;
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function say(text) { message.textContent = text; }
+
+  function item(article) {
+    const li = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = "#";
+    link.textContent = `${article.title_zh || article.title_en || article.slug} · ${article.status}`;
+    link.dataset.slug = article.slug;
+    link.addEventListener("click", (event) => { event.preventDefault(); open(article.id); });
+    li.appendChild(link);
+    return li;
+  }
+
+  async function refresh() {
+    const q = document.getElementById("kb-filter").value.trim();
+    const page = await call("GET", `/articles?limit=200${q ? "&q=" + encodeURIComponent(q) : ""}`);
+    const list = document.getElementById("kb-articles");
+    list.replaceChildren(...page.items.map(item));
+  }
+
+  function fill(article) {
+    current = article ? {id: article.id, version: article.version} : null;
+    form.slug.value = article ? article.slug : "";
+    form.slug.readOnly = Boolean(article);
+    form.category.value = article ? article.category : "general";
+    form.tags.value = article ? article.tags.join(", ") : "";
+    for (const code of ["zh", "en"]) {
+      const version = article && article[code];
+      form[code + "_title"].value = version ? version.title : "";
+      form[code + "_body"].value = version ? version.body : "";
+      document.getElementById("kb-preview-" + code).innerHTML = version ? version.html : "";
+    }
+    document.getElementById("kb-status").textContent = article ? `${article.status} · v${article.version}` : "new";
+  }
+
+  async function open(id) { fill(await call("GET", `/articles/${id}`)); say(""); }
+
+  function versions() {
+    const out = {};
+    for (const code of ["zh", "en"]) {
+      const title = form[code + "_title"].value, body = form[code + "_body"].value;
+      out[code] = title.trim() || body.trim() ? {title, body} : null;
+    }
+    return out;
+  }
+
+  async function preview() {
+    for (const code of ["zh", "en"]) {
+      const result = await call("POST", "/preview", {body: form[code + "_body"].value});
+      document.getElementById("kb-preview-" + code).innerHTML = result.html; // server-sanitised HTML
+    }
+  }
+
+  async function save(event) {
+    event.preventDefault();
+    const tags = form.tags.value.split(/[,，]/).map((t) => t.trim()).filter(Boolean);
+    try {
+      const article = current
+        ? await call("PUT", `/articles/${current.id}`, {version: current.version, category: form.category.value, tags, ...versions()})
+        : await call("POST", "/articles", {slug: form.slug.value, category: form.category.value, tags, ...versions()});
+      fill(article);
+      say(zh ? "已保存" : "Saved");
+      refresh();
+    } catch (error) {
+      if (error.status === 409 && error.details && error.details.diff) {
+        const fields = error.details.diff.fields || {};
+        say(error.message + "\n\n" + Object.values(fields).join("\n\n"));
+      } else {
+        say(error.message);
+      }
+    }
+  }
+
+  async function status(value) {
+    if (!current) return;
+    try {
+      fill(await call("POST", `/articles/${current.id}/status`, {version: current.version, status: value}));
+      say(value === "published" ? (zh ? "已发布" : "Published") : (zh ? "已撤回" : "Unpublished"));
+      refresh();
+    } catch (error) { say(error.message); }
+  }
+
+  async function stats() {
+    const data = await call("GET", "/stats");
+    const rows = data.articles.slice(0, 30).map((a) => {
+      const tr = document.createElement("tr");
+      for (const value of [a.slug, a.views, a.answers, a.helpful, a.not_helpful]) {
+        const td = document.createElement("td"); td.textContent = value; tr.appendChild(td);
+      }
+      return tr;
+    });
+    document.querySelector("#kb-stats tbody").replaceChildren(...rows);
+    document.getElementById("kb-gaps").replaceChildren(...data.gaps.map((g) => {
+      const li = document.createElement("li"); li.textContent = `${g.query} (${g.language}) × ${g.count}`; return li;
+    }));
+  }
+
+  form.addEventListener("submit", save);
+  document.getElementById("kb-preview").addEventListener("click", preview);
+  document.getElementById("kb-publish").addEventListener("click", () => status("published"));
+  document.getElementById("kb-unpublish").addEventListener("click", () => status("draft"));
+  document.getElementById("kb-new").addEventListener("click", () => { fill(null); say(""); });
+  document.getElementById("kb-filter").addEventListener("input", refresh);
+  refresh(); stats();
+})();

@@ -1,0 +1,47 @@
+"""Index freshness across processes: two independent indexes on one real database (real commits)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from crm_backend.knowledge import live, service
+from crm_backend.knowledge.schemas import ArticleIn, VersionIn
+from crm_backend.knowledge.search import ANSWER_THRESHOLD
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_article_published_by_one_process_is_answerable_in_another_within_5_seconds(
+        kind: str, fresh_engine_factory: Callable[[str], Engine]) -> None:
+    engine = fresh_engine_factory(kind)
+    other_process = live.LiveIndex()  # what a second CRM process holds
+    with Session(engine) as session:
+        assert other_process.get(session).search("umbrella lending at the store", language="en") == []
+    with Session(engine) as writer:
+        article = service.create_article(writer, author="supervisor", data=ArticleIn(
+            slug="umbrella-lending", category="stores", tags=["umbrella", "雨伞"], status="draft",
+            en=VersionIn(title="Can I borrow an umbrella at the store?",
+                         body="Yes, every store lends umbrellas for free; return them to any store within 7 days."),
+            zh=VersionIn(title="门店可以借雨伞吗？", body="可以，所有门店免费借用雨伞，7 天内归还到任意门店即可。")))
+        writer.commit()
+        service.set_status(writer, article_id=article.id, status="published", version=article.version,
+                           author="supervisor")
+        writer.commit()
+    published_at = time.monotonic()
+    found = None
+    while time.monotonic() - published_at < 5.0:
+        with Session(engine) as session:
+            hits = other_process.get(session).search("can I borrow an umbrella when it rains", language="en")
+        if hits and hits[0].slug == "umbrella-lending":
+            found = hits[0]
+            break
+        time.sleep(0.1)
+    assert found is not None and found.score >= ANSWER_THRESHOLD, "not answerable within 5 s"
+    assert time.monotonic() - published_at < 5.0
+    with Session(engine) as session:
+        zh = other_process.get(session).search("下雨了门店能借伞吗", language="zh")
+    assert zh[0].slug == "umbrella-lending" and zh[0].language == "zh"
