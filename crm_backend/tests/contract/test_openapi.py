@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 
 from crm_backend.console import auth
 from crm_backend.core.config import get_settings
+from crm_backend.text.analyzer import warm_up
 from crm_backend.tests.seeding import app_on, seeded_engine
 from tests.services import ServiceDown, fresh_database_url
 
@@ -46,6 +47,9 @@ def crm_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         except ServiceDown as error:
             pytest.fail(str(error), pytrace=False)
     seeded_engine(url, now=demo_now).dispose()
+    # The first text analysis trains or loads its spaCy models (up to a minute on a busy machine): do it
+    # here, so that no generated request waits for it.
+    warm_up()
     # Nothing listens on RASA_URL: agent replies queue as `pending` at once instead of waiting on Rasa.
     with app_on(url, RASA_URL="http://127.0.0.1:9") as app:
         yield app
@@ -83,7 +87,6 @@ def test_no_server_error_and_every_status_documented(method: str, path: str, api
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
-        # The first text analysis loads its model: allow it more than the default 10 s.
         case.call_and_validate(headers=crm_headers, checks=[not_a_server_error, status_code_conformance], timeout=60)
 
     check()
