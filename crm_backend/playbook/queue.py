@@ -26,7 +26,7 @@ from crm_backend.core.config import get_settings
 from crm_backend.core.db import get_sessionmaker
 from crm_backend.playbook import delivery
 from crm_backend.playbook.channels import Senders
-from crm_backend.playbook.config import get_outreach_settings
+from crm_backend.playbook.config import OutreachSettings, get_outreach_settings
 
 log = logging.getLogger(__name__)
 QUEUE = "playbooks"
@@ -37,8 +37,8 @@ class Queue:
     """The broker, the delivery actor and (embedded mode) the in-process worker."""
 
     def __init__(self, redis_url: str | None, *, namespace: str = "kefu-dramatiq", start_worker: bool = True,
-                 sessions: Callable[[], Session] | None = None) -> None:
-        settings = get_outreach_settings()
+                 sessions: Callable[[], Session] | None = None, settings: OutreachSettings | None = None) -> None:
+        settings = settings or get_outreach_settings()
         self.sessions = sessions or get_sessionmaker()
         self.embedded = not redis_url
         self.broker: dramatiq.Broker = StubBroker() if self.embedded else RedisBroker(url=redis_url,
