@@ -36,9 +36,10 @@ ACTOR = "playbook_deliver"
 class Queue:
     """The broker, the delivery actor and (embedded mode) the in-process worker."""
 
-    def __init__(self, redis_url: str | None, *, namespace: str = "kefu-dramatiq", start_worker: bool = True,
+    def __init__(self, redis_url: str | None, *, namespace: str | None = None, start_worker: bool = True,
                  sessions: Callable[[], Session] | None = None, settings: OutreachSettings | None = None) -> None:
         settings = settings or get_outreach_settings()
+        namespace = namespace or settings.dramatiq_namespace
         self.sessions = sessions or get_sessionmaker()
         self.embedded = not redis_url
         self.broker: dramatiq.Broker = StubBroker() if self.embedded else RedisBroker(url=redis_url,

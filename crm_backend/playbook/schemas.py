@@ -113,7 +113,7 @@ class Measurement(BaseModel):
 class OptOutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: Literal["telegram", "slack", "wechat", "socketio", "rest", "widget"]
+    channel: str = Field(min_length=1, max_length=32)
     sender_id: str | None = Field(default=None, max_length=191)
     customer_id: int | None = None
     kind: Literal["marketing", "service", "all"] = "marketing"
