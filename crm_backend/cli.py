@@ -55,6 +55,9 @@ def run_seed_hooks(session: Session, *, rng: random.Random) -> list[str]:
         notes.append(f"scoring skipped ({error})")
     else:
         notes.append(f"{rescore_all(session):,} customers scored")
+    from crm_backend.playbook.demo import seed_history
+
+    notes.append(seed_history(session, rng=rng))
     return notes
 
 

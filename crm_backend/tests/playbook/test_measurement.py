@@ -44,3 +44,19 @@ def test_uplift_and_confidence_interval(session: Session, now: datetime) -> None
     se = math.sqrt(0.5 * 0.5 / 20 + 0.2 * 0.8 / 10)
     assert abs(m.ci95_low - (0.3 - 1.96 * se)) < 1e-3 and abs(m.ci95_high - (0.3 + 1.96 * se)) < 1e-3
     assert m.sent == 20
+
+
+def test_demo_history_shows_uplift(session: Session, now: datetime) -> None:
+    import random
+
+    from crm_backend.playbook import demo, repository
+
+    for _ in range(300):
+        make_customer(session, now, stage="decline", churn=0.9)
+    note = demo.seed_history(session, rng=random.Random(7), now=now)
+    assert note.startswith("playbook history")
+    win_back = repository.by_key(session, "win_back")
+    assert win_back is not None
+    m = service.measure(session, playbook_id=win_back.id)
+    assert m.treated.customers >= 250 and m.holdout.customers >= 15
+    assert m.treated.rate > m.holdout.rate and m.offer_points == 200 * m.sent
