@@ -112,6 +112,9 @@ def playbooks_page(request: Request, session: SessionDep) -> Response:
         return RedirectResponse("/console", status_code=303)
     if service.ensure_defaults(session):
         session.commit()
-    items = [(p, service.measure(session, playbook_id=p.id)) for p in service.repository.playbooks(session)]
+    items = [(p, service.measure(session, playbook_id=p.id),
+              [(r, service.measure(session, playbook_id=p.id, run_id=r.id))
+               for r in service.runs(session, playbook_id=p.id)[:10]])
+             for p in service.repository.playbooks(session)]
     return pages.render(request, "playbooks.html", {"agent": agent, "csrf_token": row.csrf_token, "items": items,
                                                     "fields": templates.FIELDS})

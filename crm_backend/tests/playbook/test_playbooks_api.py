@@ -96,3 +96,14 @@ def test_playbooks_page_needs_a_supervisor_login(client: TestClient) -> None:
     assert "<script>" not in page.text
     english = client.get("/playbooks?lang=en")
     assert "Win-back" in english.text and "Uplift (95% CI)" in english.text
+
+
+def test_page_shows_runs_with_their_uplift(client: TestClient, session: object) -> None:
+    import random
+
+    from crm_backend.playbook import demo
+
+    demo.seed_history(session, rng=random.Random(3))  # type: ignore[arg-type]
+    login(client, "supervisor")
+    page = client.get("/playbooks?lang=en")
+    assert page.status_code == 200 and 'data-testid="runs-win_back"' in page.text and " pp [" in page.text
