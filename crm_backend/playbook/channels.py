@@ -6,6 +6,7 @@ is transient (the job retries with backoff); any other refusal is permanent for 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,9 @@ class Senders:
 
     def __init__(self, settings: OutreachSettings, client: httpx.Client | None = None) -> None:
         self.settings = settings
+        # httpx logs request URLs at INFO, and a Telegram Bot API URL contains the bot token.
+        httpx_log = logging.getLogger("httpx")
+        httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
         self.client = client or httpx.Client(timeout=settings.send_timeout_seconds,
                                              limits=httpx.Limits(max_connections=32))
         self._wechat_token: tuple[str, float] | None = None

@@ -15,8 +15,6 @@ from crm_backend.playbook.queue import Queue
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # httpx logs every request URL, and the Telegram Bot API puts the bot token in the URL.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     url = (get_settings().redis_url or "").strip()
     if not url:
         raise SystemExit("REDIS_URL is not set: in embedded mode the CRM process runs the jobs itself")

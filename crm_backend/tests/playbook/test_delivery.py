@@ -195,3 +195,12 @@ def test_a_row_left_sending_by_a_killed_worker_is_never_resent(session: Session,
     assert delivery.deliver(session, delivery_id=row.id, senders=senders, now=now).status == "failed"
     assert row.reason == "interrupted"
     assert not [c for c in standin.calls if c.body.get("chat_id") == sender("telegram", customer.id)]
+
+
+def test_the_bot_token_never_reaches_the_log(session: Session, senders: Senders, now: datetime,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    customer = make_customer(session, now, stage="decline", churn=0.9, channel="telegram")
+    rows = run_all(session, playbook(session, "win_back"), senders, now)
+    assert rows[customer.id].status == "sent"
+    assert "tg-test" not in caplog.text
