@@ -248,6 +248,13 @@ class CrmClient:
         """POST /handoffs."""
         return await self._request("POST", "/handoffs", json=payload)
 
+    async def opt_out(self, *, channel: str, sender_id: str, customer_id: int | None) -> dict[str, Any]:
+        """POST /messaging/opt-out (marketing): `{customer_id, opted_out, message}`, message in our language."""
+        payload: dict[str, Any] = {"channel": channel, "sender_id": sender_id[:191], "kind": "marketing"}
+        if customer_id is not None:
+            payload["customer_id"] = customer_id
+        return await self._request("POST", "/messaging/opt-out", json=payload)
+
     async def record_interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST /interactions (upsert by conversation_id)."""
         return await self._request("POST", "/interactions", json=payload)

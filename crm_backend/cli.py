@@ -22,6 +22,7 @@ from crm_backend.customer.models import Customer
 from crm_backend.demo.generator import SEED, generate
 from crm_backend.demo.service_history import generate as generate_service_history
 from crm_backend.knowledge.demo_seed import load_demo
+from crm_backend.playbook.demo import seed_history
 from crm_backend.points.service import expire_all
 from crm_backend.scoring.service import rescore_all
 from crm_backend.tier.service import review_all
@@ -48,7 +49,9 @@ def run_seed_hooks(session: Session, *, rng: random.Random) -> list[str]:
     customers = list(session.scalars(select(Customer).order_by(Customer.id)))
     generate_service_history(session, rng=rng, customers=customers)
     session.flush()
-    return [load_demo(session), f"{rescore_all(session):,} customers scored"]
+    notes = [load_demo(session), f"{rescore_all(session):,} customers scored"]
+    notes.append(seed_history(session, rng=rng))
+    return notes
 
 
 def seed(*, generated: int = 2000) -> str:
