@@ -126,9 +126,9 @@ def award_referral(session: Session, *, referrer_id: int, referred_id: int, now:
 
 def award_offer(session: Session, *, customer_id: int, points: int, reason: str, key: str,
                 now: datetime | None = None) -> PointsEntry:
-    """Bonus points of an outreach offer (positive) or their withdrawal (negative); once per key, no commit."""
+    """Bonus points of an outreach offer (positive) or their withdrawal (negative); once per key."""
     return _post(session, customer_id=customer_id, kind="earn" if points > 0 else "adjust", points=points,
-                 reason=reason, key=key, now=now, commit=False)
+                 reason=reason, key=key, now=now)
 
 
 def adjust(session: Session, *, customer_id: int, points: int, reason: str, key: str,
