@@ -17,7 +17,9 @@ from crm_backend.api.routes import (
     handoffs,
     identity,
     interactions,
+    knowledge,
     orders,
+    playbooks,
     points,
     rewards,
     scores,
@@ -30,9 +32,10 @@ API_PREFIX = "/api/v1"
 
 API_ROUTERS = (analysis.router, auth.router, campaigns.router, console.router, customers.router, dashboard.router,
                dev.router, escalation.router, feedback.router, handoffs.router, identity.router,
-               interactions.router, orders.router, points.router, rewards.router, scores.router, tickets.router,
-               tiers.router)
-ROOT_ROUTERS = (auth.root_router, console.root_router, widget.root_router)  # HTML pages: /console, /demo, …
+               interactions.router, knowledge.router, orders.router, playbooks.router, points.router,
+               rewards.router, scores.router, tickets.router, tiers.router)
+ROOT_ROUTERS = (auth.root_router, console.root_router, knowledge.root_router, playbooks.root_router,
+                widget.root_router)  # HTML pages: /console, /demo, …
 
 
 def include_routes(app: FastAPI) -> None:
