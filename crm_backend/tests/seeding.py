@@ -42,6 +42,9 @@ def app_on(url: str, **env: str) -> Iterator[FastAPI]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", url)
         patch.setenv("MAINTENANCE_INTERVAL_SECONDS", "0")
+        # No background poller unless a test asks for it (KEFU_HANDOFF_POLLER="1" in `env`): a harness that
+        # drives the lifespan from another event loop (schemathesis) could not stop its task.
+        patch.setenv("KEFU_HANDOFF_POLLER", "0")
         patch.delenv("REDIS_URL", raising=False)
         for name, value in env.items():
             patch.setenv(name, value)
