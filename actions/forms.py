@@ -109,6 +109,10 @@ class RepairingFormValidation(FormValidationAction):
       not taken as the answer to the open question.
     """
 
+    @abstractmethod
+    def name(self) -> str:
+        """`validate_<form>` (abstract here, so rasa-sdk does not register this base class)."""
+
     async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> list[EventType]:
         form_slots = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)

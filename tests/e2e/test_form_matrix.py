@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import time
 import uuid
 from pathlib import Path
@@ -45,8 +46,8 @@ def responses() -> dict[str, dict[str, str]]:
 
 
 def fixed_part(response: str, lang: str) -> str:
-    """The text of a response up to its first placeholder (what every rendering of it contains)."""
-    return responses()[response][lang].split("{")[0].strip()
+    """The longest literal piece of a response (what every rendering of it contains)."""
+    return max(re.split(r"\{[^}]*\}", responses()[response][lang]), key=len).strip()
 
 
 def said(texts: list[str], response: str, lang: str) -> bool:
@@ -149,3 +150,28 @@ def check_ticket(stack: Stack, slots: dict[str, Any], expected: dict[str, Any] |
         assert ticket.get("category") == expected["category"], f"category {ticket.get('category')}\n{log}"
     elif "category" in expected:  # "don't know": the bot gives none, the CRM infers or defaults
         assert ticket.get("category_source") != "given", f"category {ticket.get('category')} was given\n{log}"
+
+
+@pytest.mark.parametrize("lang,template", [("zh", "我的手机号是{phone}，我的积分有多少"),
+                                           ("en", "my phone is {phone}, what's my balance")])
+def test_a_request_that_carries_its_own_phone_starts_verification_with_it(stack: Stack, lang: str,
+                                                                           template: str) -> None:
+    """Issue 15: the phone in the request is used at once (the code is sent), then the request is answered."""
+    phone = verify_phones(stack.crm_url, stack.service_token)[next(_phones)]
+    sender = f"matrix-identity-{lang}-{uuid.uuid4().hex[:6]}"
+    texts = [r.get("text") or "" for r in stack.chat(sender, template.format(phone=phone))]
+    assert len(texts) <= MAX_MESSAGES and said(texts, "utter_otp_sent", lang), texts
+    assert not said(texts, "utter_fallback_offer", lang) and not said(texts, "utter_ask_rephrase", lang), texts
+    texts = [r.get("text") or "" for r in stack.chat(sender, latest_code(stack, phone))]
+    slots = tracker(stack, sender)["slots"]
+    assert slots["verified"] is True and said(texts, "utter_points_balance", lang), texts
+
+
+@pytest.mark.parametrize("lang,message", [("zh", "验证码是123456"), ("en", "the code is 123456")])
+def test_the_first_misunderstanding_asks_to_rephrase(stack: Stack, lang: str, message: str) -> None:
+    """Issue 15: the core fallback's first reply said "I still didn't understand" on the first turn."""
+    sender = f"matrix-fallback-{lang}-{uuid.uuid4().hex[:6]}"
+    first = [r.get("text") or "" for r in stack.chat(sender, message)]
+    assert first and not said(first, "utter_fallback_offer", lang), first
+    second = [r.get("text") or "" for r in stack.chat(sender, message)]
+    assert said(second, "utter_fallback_offer", lang), second
