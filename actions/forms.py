@@ -19,7 +19,7 @@ MAX_FAILURES = 2  # after this many bad answers to one slot: skip it if optional
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 CODE = re.compile(r"^\d{6}$")
 # Intents that, recognised this surely, are a question asked mid-form rather than an answer to the form.
-DIGRESSION_INTENTS = ("faq", "chitchat", "out_of_scope")
+DIGRESSION_INTENTS = ("faq", "chitchat")
 DIGRESSION_CONFIDENCE = 0.7
 # "None" / "don't know" answers, whole message only: "没有收到货" is a description, "没有" is not.
 NONE_ANSWER = re.compile(
@@ -81,16 +81,16 @@ def value_before_message(tracker: Tracker, slot: str) -> Any:
 
 
 def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Answer a question asked mid-form (FAQ, chitchat, out of scope) when the NLU is sure of it."""
+    """Answer a question asked mid-form (an FAQ or chitchat) when the NLU is sure of it.
+
+    Out of scope is not one: "飞机" answering "which reward?" is a wrong answer, not a question.
+    """
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
     if is_none_answer(message.get("text")):  # "不知道" is an answer, even when it reads as out of scope
         return False
     if intent.get("name") not in DIGRESSION_INTENTS or float(intent.get("confidence") or 0) < DIGRESSION_CONFIDENCE:
         return False
-    if intent["name"] == "out_of_scope":
-        dispatcher.utter_message(response="utter_out_of_scope")
-        return True
     selected = ((message.get("response_selector") or {}).get("default") or {}).get("response") or {}
     utter = selected.get("utter_action") or ""
     if not str(selected.get("intent_response_key") or "").startswith(f"{intent['name']}/"):

@@ -59,7 +59,7 @@ P: dict[str, dict[str, Any]] = {
     "en": {
         "cancel": ["actually never mind, forget it", "cancel", "forget it"],
         "yes": "yes", "no": "no",
-        "questions": ["wait, how long do returns take?", "how much is shipping?", "what's your hotline number?"],
+        "questions": ["how much is shipping?", "wait, how long do returns take?", "what's your hotline number?"],
         "complaint_open": {"bare": "I want to complain", "some": "I want to complain about order KF20250003",
                            "all": "I want to complain about order KF20250003: the courier threw the parcel at my "
                                   "door and everything inside broke"},
