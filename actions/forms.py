@@ -30,6 +30,11 @@ NONE_ANSWER = re.compile(
     r"(?:i )?can'?t remember|i have no order(?: number)?|there is no order|nothing to say)\W*$",
     re.I,
 )
+# What a question looks like. An answer such as "物流配送" or "please add evening delivery slots" can read
+# as an FAQ to the NLU; it is a digression only when it is also phrased as a question.
+QUESTION = re.compile(r"[?？]|吗|呢|怎么|怎样|如何|多少|多久|几天|什么|哪|为什么|能不能|可不可以|是否|"
+                      r"\b(how|what|when|where|why|which|who|can i|can you|do you|does|is there|are there|are you)\b",
+                      re.I)
 NO_CODE = re.compile(r"没收到|没有收到|收不到|重发|再发|didn'?t (get|receive)|not received|resend|send (it )?again",
                      re.I)
 CORRECTION = re.compile(r"^\W*(不对|不是|错了|说错了|我是说|应该是|更正|改成|改为|改一下|no\b|sorry\b|oops|"
@@ -87,7 +92,8 @@ def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> boo
     """
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
-    if is_none_answer(message.get("text")):  # "不知道" is an answer, even when it reads as out of scope
+    text = str(message.get("text") or "")
+    if is_none_answer(text) or not QUESTION.search(text):  # "不知道", "物流配送" are answers
         return False
     if intent.get("name") not in DIGRESSION_INTENTS or float(intent.get("confidence") or 0) < DIGRESSION_CONFIDENCE:
         return False
@@ -204,16 +210,21 @@ for _slot in ASKED_SLOTS:
                                                                                       "__doc__": f"Ask for {_slot}."})
 
 
-def form_slots(domain: dict[str, Any], form: str) -> list[str]:
-    return list(((domain.get("forms") or {}).get(form) or {}).get("required_slots") or [])
+# Each form's required slots, as in domain.yml (tests/actions/test_actions_forms.py keeps them equal): the
+# stop actions cannot read them from the domain, which Rasa sends only to validate_* actions
+# (`enable_selective_domain`).
+FORM_SLOTS = {"verify_form": ("phone", "otp_code"),
+              "complaint_form": ("complaint_order", "complaint_text", "complaint_category"),
+              "redeem_form": ("reward_code",), "csat_form": ("csat_score",), "nps_form": ("nps_score",),
+              "suggestion_form": ("suggestion_text",)}
 
 
 # Slots a form keeps besides its required ones, cleared when it is dropped.
 FORM_EXTRA_SLOTS = {"complaint_form": ("complaint_key", "complaint_severity"), "verify_form": ("pending_action",)}
 
 
-def cleared(domain: dict[str, Any], form: str) -> list[EventType]:
-    names = [*form_slots(domain, form), *FORM_EXTRA_SLOTS.get(form, ())]
+def cleared(form: str) -> list[EventType]:
+    names = [*FORM_SLOTS.get(form, ()), *FORM_EXTRA_SLOTS.get(form, ())]
     return [SlotSet(name, None) for name in names] + [SlotSet("paused_form", None), SlotSet("form_failures", 0.0)]
 
 
@@ -234,7 +245,7 @@ class ActionStopForm(Action):
         if not form:
             say(dispatcher, tracker, "utter_form_stopped")
             return leave
-        if any(tracker.get_slot(name) is not None for name in form_slots(domain, form)):
+        if any(tracker.get_slot(name) is not None for name in FORM_SLOTS.get(form, ())):
             lang = language(tracker)
             from actions.messages import render
 
@@ -243,7 +254,7 @@ class ActionStopForm(Action):
                 {"title": "继续" if lang == "zh" else "No, continue", "payload": "/deny"}])
             return leave + [SlotSet("paused_form", form)]
         say(dispatcher, tracker, "utter_form_stopped")
-        return leave + cleared(domain, form)
+        return leave + cleared(form)
 
 
 class ActionDropForm(Action):
@@ -256,7 +267,7 @@ class ActionDropForm(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         form = tracker.get_slot("paused_form")
         say(dispatcher, tracker, "utter_form_stopped")
-        return cleared(domain, form) if form else []
+        return cleared(form) if form else []
 
 
 class ActionResumeForm(Action):

@@ -17,6 +17,7 @@ from actions.complaints import ValidateComplaintForm
 from actions.fallback import ActionDefaultFallback
 from actions.feedback import SKIPPED, ValidateCsatForm, ValidateNpsForm, ValidateSuggestionForm
 from actions.forms import (
+    FORM_SLOTS,
     MAX_FAILURES,
     ActionDropForm,
     ActionResumeForm,
@@ -120,6 +121,19 @@ async def test_a_question_mid_form_is_answered_not_taken_as_the_order(domain: di
     assert slot_values(events)["complaint_order"] is None
 
 
+@pytest.mark.parametrize("form,slot,answer", [
+    ("complaint_form", "complaint_category", "物流配送"),
+    ("suggestion_form", "suggestion_text", "please add evening delivery slots")])
+async def test_an_answer_that_reads_as_an_faq_is_still_the_answer(domain: dict[str, Any], form: str, slot: str,
+                                                                  answer: str) -> None:
+    tracker = form_turn(text=answer, intent="faq", active_loop=form, requested=slot, candidates={slot: answer},
+                        selected="faq/shipping")
+    dispatcher = CollectingDispatcher()
+    validator = ValidateComplaintForm() if form == "complaint_form" else ValidateSuggestionForm()
+    events = await validator.run(dispatcher, tracker, domain)
+    assert slot_values(events)[slot] is not None and not dispatcher.messages
+
+
 async def test_an_unsure_question_in_a_free_text_slot_is_the_answer(domain: dict[str, Any]) -> None:
     text = "包裹丢了，运费能退吗，太气人了"
     tracker = form_turn(text=text, intent="faq", confidence=0.4, active_loop="suggestion_form",
@@ -164,7 +178,7 @@ async def test_second_failure_on_a_required_slot_offers_choices_and_a_way_out(do
 async def test_stop_without_details_stops_at_once(domain: dict[str, Any]) -> None:
     tracker = make_tracker(active_loop="complaint_form", requested_slot="complaint_order", intent="stop")
     dispatcher = CollectingDispatcher()
-    events = await ActionStopForm().run(dispatcher, tracker, domain)
+    events = await ActionStopForm().run(dispatcher, tracker, {})
     assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
     assert said(dispatcher, "utter_form_stopped") and slot_values(events)["paused_form"] is None
 
@@ -175,12 +189,12 @@ async def test_stop_with_details_asks_first_then_drops_or_resumes(domain: dict[s
     tracker = make_tracker(active_loop="complaint_form", requested_slot="complaint_text", intent="stop",
                            slots=given, language=language)
     dispatcher = CollectingDispatcher()
-    events = await ActionStopForm().run(dispatcher, tracker, domain)
+    events = await ActionStopForm().run(dispatcher, tracker, {})
     assert said(dispatcher, "utter_form_stop_confirm", language)
     assert slot_values(events)["paused_form"] == "complaint_form" and "complaint_order" not in slot_values(events)
     paused = make_tracker(slots={**given, "paused_form": "complaint_form"}, language=language)
     dispatcher = CollectingDispatcher()
-    dropped = slot_values(await ActionDropForm().run(dispatcher, paused, domain))
+    dropped = slot_values(await ActionDropForm().run(dispatcher, paused, {}))
     assert dropped["complaint_order"] is None and said(dispatcher, "utter_form_stopped", language)
     resumed = await ActionResumeForm().run(CollectingDispatcher(), paused, domain)
     assert {"event": "active_loop", "name": "complaint_form"} in [
@@ -197,3 +211,7 @@ async def test_the_first_misunderstanding_asks_to_rephrase_not_for_a_human(domai
     dispatcher = CollectingDispatcher()
     await ActionDefaultFallback().run(dispatcher, make_tracker(text="qwer", intent="inform", events=earlier), domain)
     assert said(dispatcher, "utter_fallback_offer")
+
+
+async def test_the_stop_actions_know_every_forms_slots(domain: dict[str, Any]) -> None:
+    assert {form: tuple(spec["required_slots"]) for form, spec in domain["forms"].items()} == FORM_SLOTS

@@ -35,6 +35,10 @@ REASKS = {"complaint_form": ("utter_ask_complaint_order", "utter_ask_complaint_t
           "csat_form": ("utter_ask_csat_score",), "nps_form": ("utter_ask_nps_score",),
           "suggestion_form": ("utter_ask_suggestion_text",)}
 TOKEN_CUSTOMER = {"zh": 1, "en": 3}
+# A complaint the escalation policy hands to a human adds the handoff's message after the ticket: that one
+# is the escalation speaking, not the form.
+ESCALATION_RESPONSES = ("utter_handoff_started", "utter_handoff_queued_offline", "utter_handoff_callback_ticket",
+                        "utter_handoff_unavailable")
 _phones = itertools.count()
 
 
@@ -55,12 +59,13 @@ def said(texts: list[str], response: str, lang: str) -> bool:
     return any(part and part in text for text in texts)
 
 
-@functools.lru_cache(maxsize=1)
-def verify_phones(crm_url: str, service_token: str) -> list[str]:
-    """Seeded customers' phones, one per verification dialogue (the CRM sends at most 10 codes an hour)."""
-    items = httpx.get(f"{crm_url}/api/v1/customers", params={"limit": 100},
-                      headers={"Authorization": f"Bearer {service_token}"}, timeout=30).json()["items"]
-    return [c["phone"] for c in items if c.get("phone")][4:]  # customers 1-4 belong to other tests
+# Seeded customers' phones (the API shows only masked ones), taken in turn: the CRM sends at most 10 codes a
+# phone an hour, and the ~24 verifications here send one or two each. 13800000001/2 belong to other tests.
+VERIFY_PHONES = ("13800000003", "13800000004", "13800000005")
+
+
+def next_phone() -> str:
+    return VERIFY_PHONES[next(_phones) % len(VERIFY_PHONES)]
 
 
 def latest_code(stack: Stack, phone: str) -> str:
@@ -87,7 +92,7 @@ def test_form_dialogue(stack: Stack, case: dict[str, Any]) -> None:
     lang, form = case["lang"], case["form"]
     sender = f"matrix-{case['id']}-{uuid.uuid4().hex[:6]}"
     metadata = {"customer_token": stack.customer_token(TOKEN_CUSTOMER[lang])} if case.get("auth") == "token" else None
-    phone = verify_phones(stack.crm_url, stack.service_token)[next(_phones)] if form == "verify_form" else ""
+    phone = next_phone() if form == "verify_form" else ""
     transcript: list[str] = []
     replies_by_kind: dict[str, list[str]] = {}
     for number, step in enumerate(case["turns"]):
@@ -101,7 +106,8 @@ def test_form_dialogue(stack: Stack, case: dict[str, Any]) -> None:
         replies_by_kind.setdefault(step["kind"], []).extend(texts)
         if step["kind"] == "setup":
             continue
-        assert len(replies) <= MAX_MESSAGES, f"{len(replies)} bot messages in one turn:\n{context}"
+        from_form = [t for t in texts if not any(said([t], r, lang) for r in ESCALATION_RESPONSES)]
+        assert len(from_form) <= MAX_MESSAGES, f"{len(from_form)} bot messages from the form in one turn:\n{context}"
         if step["kind"] == "opening":
             failures = [r for r in FAILURE_RESPONSES if said(texts, r, lang)]
             assert not failures, f"failure message {failures} on the form's first turn:\n{context}"
@@ -157,7 +163,7 @@ def check_ticket(stack: Stack, slots: dict[str, Any], expected: dict[str, Any] |
 def test_a_request_that_carries_its_own_phone_starts_verification_with_it(stack: Stack, lang: str,
                                                                            template: str) -> None:
     """Issue 15: the phone in the request is used at once (the code is sent), then the request is answered."""
-    phone = verify_phones(stack.crm_url, stack.service_token)[next(_phones)]
+    phone = next_phone()
     sender = f"matrix-identity-{lang}-{uuid.uuid4().hex[:6]}"
     texts = [r.get("text") or "" for r in stack.chat(sender, template.format(phone=phone))]
     assert len(texts) <= MAX_MESSAGES and said(texts, "utter_otp_sent", lang), texts
