@@ -35,7 +35,7 @@ LANGS = ("zh", "en")
 P: dict[str, dict[str, Any]] = {
     "zh": {
         "cancel": ["算了，不投诉了", "取消", "算了"],
-        "yes": "是的", "no": "不是",
+        "yes": "是的", "no": "不是", "correct_order": "不对，订单号是KF20250005",
         "questions": ["对了你们运费怎么算的", "退货要多久能退款", "你们客服电话是多少"],
         "complaint_open": {"bare": "我要投诉", "some": "我要投诉，订单KF20250003",
                            "all": "我要投诉，订单KF20250003，快递员把包裹扔在门口，东西都摔坏了"},
@@ -58,7 +58,7 @@ P: dict[str, dict[str, Any]] = {
     },
     "en": {
         "cancel": ["actually never mind, forget it", "cancel", "forget it"],
-        "yes": "yes", "no": "no",
+        "yes": "yes", "no": "no", "correct_order": "no, I meant order KF20250005",
         "questions": ["how much is shipping?", "wait, how long do returns take?", "what's your hotline number?"],
         "complaint_open": {"bare": "I want to complain", "some": "I want to complain about order KF20250003",
                            "all": "I want to complain about order KF20250003: the courier threw the parcel at my "
@@ -163,6 +163,10 @@ def complaint_cases(lang: str) -> Iterator[dict[str, Any]]:
         turn(p["complaint_open"]["some"], "opening"), turn(p["complaint_vague"], "answer"),
         turn(p["questions"][2], "question"), turn(category["normal"], "answer")],
         {"ticket": {"order_no": "KF20250003", "description": p["complaint_vague"], "category": "delivery"}})
+    # "No, I meant …" corrects the order while the description is being asked (issue 15).
+    yield case(f"complaint-{lang}-correct-order", "complaint_form", lang, [
+        turn(p["complaint_open"]["some"], "opening"), turn(p["correct_order"], "correction"),
+        turn(text["normal"], "answer")], {"ticket": {"order_no": "KF20250005", "description": text["normal"]}})
 
 
 def verify_cases(lang: str) -> Iterator[dict[str, Any]]:

@@ -116,6 +116,10 @@ def test_form_dialogue(stack: Stack, case: dict[str, Any]) -> None:
             assert not reasked_hint, f"a question was taken as an answer ({reasked_hint}):\n{context}"
             assert len(texts) == 2 and any(said([texts[1]], r, lang) for r in REASKS[form]), \
                 f"a question mid-form should be answered, then the form's question asked again:\n{context}"
+        if step["kind"] == "correction":
+            rejected = [r for r in FAILURE_RESPONSES if said(texts, r, lang)]
+            assert said(texts, "utter_slot_corrected", lang) and not rejected, \
+                f"a correction should be confirmed, not rejected:\n{context}"
         if step["kind"] == "cancel-confirm":
             assert said(texts, "utter_form_stop_confirm", lang), f"details would be lost without asking:\n{context}"
         if step["kind"] in ("cancel", "confirm"):
