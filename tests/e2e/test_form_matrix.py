@@ -96,6 +96,8 @@ def test_form_dialogue(stack: Stack, case: dict[str, Any]) -> None:
     transcript: list[str] = []
     replies_by_kind: dict[str, list[str]] = {}
     for number, step in enumerate(case["turns"]):
+        if step.get("if_asked") and tracker(stack, sender)["slots"].get("requested_slot") != step["if_asked"]:
+            continue
         message = step["say"].replace("{phone}", phone)
         if "{otp}" in message:
             message = message.replace("{otp}", latest_code(stack, phone))
