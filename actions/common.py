@@ -80,8 +80,13 @@ async def identify(tracker: Tracker) -> tuple[int | None, list[EventType]]:
 
 
 def ask_to_verify(dispatcher: CollectingDispatcher, tracker: Tracker, resume_action: str) -> list[EventType]:
-    """Explain why we need verification, remember what to do afterwards and start the phone + code form."""
-    say(dispatcher, tracker, "utter_verify_needed")
+    """Explain why we need verification, remember what to do afterwards and start the phone + code form.
+
+    A customer who gave the phone in the same message ("my phone is 138…, what's my balance") skips the
+    explanation: the form sends the code at once, and one reply asks for it.
+    """
+    if not tracker.get_slot("phone"):
+        say(dispatcher, tracker, "utter_verify_needed")
     return [SlotSet("pending_action", resume_action), FollowupAction("verify_form")]
 
 

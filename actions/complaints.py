@@ -10,16 +10,15 @@ import re
 import uuid
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import bot_failures, channel_of, crm, identify, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
-from actions.forms import digits
 from actions.kept_writes import keep_ticket, resubmit_kept_writes
-from actions.retries import failed_again, reset_failures
+from actions.repair import RepairingFormValidation, digits, failed_again, is_none_answer, reset_failures
 
 CATEGORIES = ("delivery", "product_quality", "service_attitude", "price_billing", "refund_return", "account", "other")
 CATEGORY_CONFIDENCE = 0.6  # below this the bot asks instead of trusting the CRM's guess
@@ -32,7 +31,6 @@ CATEGORY_WORDS = {
     "account": ("账户", "账号", "积分", "account", "login", "points"),
     "other": ("其他", "其它", "other"),
 }
-NO_ORDER = re.compile(r"^(没有|无|不用|不知道|跳过|没|不记得|none|no|skip|n/?a|no order|don'?t know)\W*$", re.I)
 ORDER_NO = re.compile(r"KF\d{8}", re.I)
 
 
@@ -111,7 +109,7 @@ async def _infer_category(tracker: Tracker, text: str) -> list[EventType]:
     return events
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(RepairingFormValidation):
     """Order number (optional), what happened, category (asked only when not inferred)."""
 
     def name(self) -> str:
@@ -123,19 +121,17 @@ class ValidateComplaintForm(FormValidationAction):
         match = ORDER_NO.search(text)
         if match:
             return {"complaint_order": match.group(0).upper(), **reset_failures()}
-        if NO_ORDER.match(text):
+        if is_none_answer(text):
             return {"complaint_order": "none", **reset_failures()}
         if len(digits(text)) == 8:
             return {"complaint_order": f"KF{digits(text)}", **reset_failures()}
-        say(dispatcher, tracker, "utter_order_no_invalid")
-        return {"complaint_order": None, **failed_again(dispatcher, tracker)}
+        return failed_again(dispatcher, tracker, "complaint_order", "utter_order_no_invalid")
 
     async def validate_complaint_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
-        if len(text) < 2:
-            say(dispatcher, tracker, "utter_complaint_text_short")
-            return {"complaint_text": None, **failed_again(dispatcher, tracker)}
+        if len(text) < 2 or is_none_answer(text):
+            return failed_again(dispatcher, tracker, "complaint_text", "utter_complaint_text_short")
         result: dict[str, Any] = {"complaint_text": text, **reset_failures()}
         if not tracker.get_slot("complaint_category"):
             for event in await _infer_category(tracker, text):
@@ -144,10 +140,11 @@ class ValidateComplaintForm(FormValidationAction):
 
     async def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                           domain: DomainDict) -> dict[str, Any]:
+        if is_none_answer(value):
+            return {"complaint_category": "other", **reset_failures()}
         category = category_from(str(value or ""))
         if category is None:
-            say(dispatcher, tracker, "utter_category_invalid")
-            return {"complaint_category": None, **failed_again(dispatcher, tracker)}
+            return failed_again(dispatcher, tracker, "complaint_category", "utter_category_invalid")
         return {"complaint_category": category, **reset_failures()}
 
 

@@ -61,8 +61,24 @@ class ActionDefaultAskRephrase(Action):
         return []
 
 
+FALLBACK_ACTIONS = ("action_default_fallback", "action_two_stage_fallback")
+
+
+def misunderstood_recently(tracker: Tracker, turns: int = 2) -> bool:
+    """Did the bot already fail to understand in the customer's previous `turns` messages?"""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen > turns:
+                return False
+        elif seen >= 1 and event.get("event") == "action" and event.get("name") in FALLBACK_ACTIONS:
+            return True
+    return False
+
+
 class ActionDefaultFallback(Action):
-    """Still not understood: offer a human agent or a ticket, and forget the misunderstood message."""
+    """Not understood: first ask for a rephrase; only a repeated miss offers a human agent or a ticket."""
 
     def name(self) -> str:
         return "action_default_fallback"
@@ -71,6 +87,10 @@ class ActionDefaultFallback(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         lang = language(tracker)
         from actions.messages import render
+
+        if not misunderstood_recently(tracker):
+            say(dispatcher, lang, "utter_ask_rephrase")
+            return [UserUtteranceReverted()]
 
         dispatcher.utter_message(text=render("utter_fallback_offer", lang), buttons=[
             {"title": "转人工" if lang == "zh" else "Talk to a human", "payload": "/request_human"},

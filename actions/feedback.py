@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -14,12 +14,15 @@ from rasa_sdk.types import DomainDict
 from actions.common import channel_of, crm, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
 from actions.kept_writes import keep_feedback
-from actions.retries import failed_again, reset_failures
+from actions.repair import RepairingFormValidation, failed_again, is_none_answer, reset_failures
 
 ZH_NUMBERS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
               "十": 10}
 EN_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
               "nine": 9, "ten": 10}
+
+
+SKIPPED = "skipped"  # a survey or suggestion the customer chose not to give
 
 
 def score_from(value: Any) -> int | None:
@@ -40,14 +43,15 @@ def score_from(value: Any) -> int | None:
 def checked_score(slot: str, low: int, high: int, value: Any, dispatcher: CollectingDispatcher,
                   tracker: Tracker) -> dict[str, Any]:
     """Slot values for a survey answer: the score, or None with a specific re-ask."""
+    if is_none_answer(value):
+        return {slot: SKIPPED, **reset_failures()}  # the survey ends without a score; nothing is recorded
     score = score_from(value)
     if score is None or not low <= score <= high:
-        say(dispatcher, tracker, f"utter_{slot}_invalid")
-        return {slot: None, **failed_again(dispatcher, tracker)}
+        return failed_again(dispatcher, tracker, slot, f"utter_{slot}_invalid")
     return {slot: str(score), **reset_failures()}
 
 
-class ValidateCsatForm(FormValidationAction):
+class ValidateCsatForm(RepairingFormValidation):
     def name(self) -> str:
         return "validate_csat_form"
 
@@ -56,7 +60,7 @@ class ValidateCsatForm(FormValidationAction):
         return checked_score("csat_score", 1, 5, value, dispatcher, tracker)
 
 
-class ValidateNpsForm(FormValidationAction):
+class ValidateNpsForm(RepairingFormValidation):
     def name(self) -> str:
         return "validate_nps_form"
 
@@ -65,16 +69,17 @@ class ValidateNpsForm(FormValidationAction):
         return checked_score("nps_score", 0, 10, value, dispatcher, tracker)
 
 
-class ValidateSuggestionForm(FormValidationAction):
+class ValidateSuggestionForm(RepairingFormValidation):
     def name(self) -> str:
         return "validate_suggestion_form"
 
     async def validate_suggestion_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
+        if is_none_answer(text):
+            return {"suggestion_text": SKIPPED, **reset_failures()}
         if len(text) < 2:
-            say(dispatcher, tracker, "utter_suggestion_short")
-            return {"suggestion_text": None, **failed_again(dispatcher, tracker)}
+            return failed_again(dispatcher, tracker, "suggestion_text", "utter_suggestion_short")
         return {"suggestion_text": text, **reset_failures()}
 
 
@@ -97,6 +102,9 @@ class ActionPrepareSuggestion(Action):
 async def _record(dispatcher: CollectingDispatcher, tracker: Tracker, payload: dict[str, Any],
                   slot: str) -> list[EventType]:
     lang = language(tracker)
+    if tracker.get_slot(slot) == SKIPPED:
+        say(dispatcher, lang, "utter_feedback_skipped")
+        return [SlotSet(slot, None)]
     payload = {"customer_id": verified_customer(tracker), "channel": channel_of(tracker),
                "conversation_id": tracker.sender_id, **payload}
     key = f"feedback-{tracker.sender_id}-{uuid.uuid4().hex}"
@@ -137,7 +145,7 @@ class ActionSubmitCsat(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        payload = {"kind": "csat", "score": int(tracker.get_slot("csat_score")),
+        payload = {"kind": "csat", "score": score_from(tracker.get_slot("csat_score")),
                    "ticket_no": tracker.get_slot("last_ticket_no")}
         return await _record(dispatcher, tracker, payload, "csat_score")
 
@@ -150,7 +158,7 @@ class ActionSubmitNps(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        return await _record(dispatcher, tracker, {"kind": "nps", "score": int(tracker.get_slot("nps_score"))},
+        return await _record(dispatcher, tracker, {"kind": "nps", "score": score_from(tracker.get_slot("nps_score"))},
                              "nps_score")
 
 

@@ -7,8 +7,8 @@ import re
 from abc import abstractmethod
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -24,19 +24,20 @@ from actions.common import channel_of, crm, customer_name, identity_slots, langu
 from actions.crm_client import CrmError, CrmUnavailable
 from actions.messages import render
 from actions.points import ActionAskRedeemConfirmation
-from actions.retries import failed_again, reset_failures
+from actions.repair import (
+    MAX_FAILURES,
+    RepairingFormValidation,
+    digits,
+    failed_again,
+    is_none_answer,
+    reset_failures,
+)
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 CODE = re.compile(r"^\d{6}$")
+NO_CODE = re.compile(r"没收到|没有收到|收不到|重发|再发|didn'?t (get|receive)|not received|resend|send (it )?again",
+                     re.I)
 
-
-def digits(value: Any) -> str:
-    """Digits of an answer ("138 0000 0003", "+86-13800000003" → "13800000003")."""
-    text = re.sub(r"\D", "", str(value or ""))
-    return text[2:] if len(text) == 13 and text.startswith("86") else text
-
-
-# Each form slot is asked by `action_ask_<slot>` with response `utter_ask_<slot>`.
 ASKED_SLOTS = ("phone", "otp_code", "complaint_order", "complaint_text", "complaint_category", "reward_code",
                "csat_score", "nps_score", "suggestion_text")
 
@@ -54,8 +55,14 @@ class AskSlotAction(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        buttons = SLOT_BUTTONS.get(self.slot, {}).get(language(tracker))
-        dispatcher.utter_message(text=render(f"utter_ask_{self.slot}", language(tracker)), buttons=buttons or [])
+        lang = language(tracker)
+        buttons = list(SLOT_BUTTONS.get(self.slot, {}).get(lang) or [])
+        text = render(f"utter_ask_{self.slot}", lang)
+        if int(tracker.get_slot("form_failures") or 0) >= MAX_FAILURES:
+            # Still stuck on a required slot: the choices as buttons, and a way out.
+            text = f"{text}\n{render('utter_form_offer_stop', lang)}"
+            buttons += EXIT_BUTTONS[lang]
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 
@@ -72,7 +79,10 @@ SLOT_BUTTONS = {
                         ("Service attitude", "service attitude"), ("Price / billing", "billing"),
                         ("Refund / return", "refund"), ("Account", "account"), ("Other", "other")]),
     },
+    "nps_score": {lang: _buttons([(str(i), str(i)) for i in range(0, 11)]) for lang in ("zh", "en")},
 }
+EXIT_BUTTONS = {"zh": _buttons([("算了", "/stop"), ("转人工", "/request_human")]),
+                "en": _buttons([("Stop", "/stop"), ("Talk to a human", "/request_human")])}
 
 # One concrete class per asked slot (rasa-sdk registers Action subclasses by name).
 for _slot in ASKED_SLOTS:
@@ -81,7 +91,80 @@ for _slot in ASKED_SLOTS:
                                                                                       "__doc__": f"Ask for {_slot}."})
 
 
-class ValidateVerifyForm(FormValidationAction):
+# Each form's required slots, as in domain.yml (tests/actions/test_actions_forms.py keeps them equal): the
+# stop actions cannot read them from the domain, which Rasa sends only to validate_* actions
+# (`enable_selective_domain`).
+FORM_SLOTS = {"verify_form": ("phone", "otp_code"),
+              "complaint_form": ("complaint_order", "complaint_text", "complaint_category"),
+              "redeem_form": ("reward_code",), "csat_form": ("csat_score",), "nps_form": ("nps_score",),
+              "suggestion_form": ("suggestion_text",)}
+
+
+# Slots a form keeps besides its required ones, cleared when it is dropped.
+FORM_EXTRA_SLOTS = {"complaint_form": ("complaint_key", "complaint_severity"), "verify_form": ("pending_action",)}
+
+
+def cleared(form: str) -> list[EventType]:
+    names = [*FORM_SLOTS.get(form, ()), *FORM_EXTRA_SLOTS.get(form, ())]
+    return [SlotSet(name, None) for name in names] + [SlotSet("paused_form", None), SlotSet("form_failures", 0.0)]
+
+
+class ActionStopForm(Action):
+    """"Stop" inside a form: stop at once, or, when the customer already gave details, ask first.
+
+    Either way the form is left (so the yes/no that follows is not taken as a slot value); the
+    details wait in their slots, and `paused_form` names the form until the answer.
+    """
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        form = (tracker.active_loop or {}).get("name")
+        leave: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
+        if not form:
+            say(dispatcher, tracker, "utter_form_stopped")
+            return leave
+        if any(tracker.get_slot(name) is not None for name in FORM_SLOTS.get(form, ())):
+            lang = language(tracker)
+            dispatcher.utter_message(text=render("utter_form_stop_confirm", lang), buttons=[
+                {"title": "是的，不用了" if lang == "zh" else "Yes, drop it", "payload": "/affirm"},
+                {"title": "继续" if lang == "zh" else "No, continue", "payload": "/deny"}])
+            return leave + [SlotSet("paused_form", form)]
+        say(dispatcher, tracker, "utter_form_stopped")
+        return leave + cleared(form)
+
+
+class ActionDropForm(Action):
+    """The customer confirmed the stop: forget what the paused form had collected."""
+
+    def name(self) -> str:
+        return "action_drop_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        form = tracker.get_slot("paused_form")
+        say(dispatcher, tracker, "utter_form_stopped")
+        return cleared(form) if form else []
+
+
+class ActionResumeForm(Action):
+    """The customer did not want to stop after all: reactivate the paused form, which asks its next question."""
+
+    def name(self) -> str:
+        return "action_resume_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        form = tracker.get_slot("paused_form")
+        if not form:
+            dispatcher.utter_message(response="utter_nothing_to_stop")
+            return []
+        return [SlotSet("paused_form", None), ActiveLoop(form)]
+
+
+class ValidateVerifyForm(RepairingFormValidation):
     """Phone + one-time code: format checks, code sent by the CRM, attempts and lock-out from the CRM."""
 
     def name(self) -> str:
@@ -89,35 +172,29 @@ class ValidateVerifyForm(FormValidationAction):
 
     async def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:
+        if is_none_answer(value):
+            # Without a phone there is nothing to check: end the form, a human can help instead.
+            say(dispatcher, tracker, "utter_verify_no_phone")
+            return {"phone": None, "requested_slot": None, **reset_failures()}
         phone = digits(value)
         if not PHONE.match(phone):
-            say(dispatcher, tracker, "utter_phone_invalid")
-            return {"phone": None, **failed_again(dispatcher, tracker)}
-        try:
-            sent = await crm(tracker).send_otp(phone, channel_of(tracker), tracker.sender_id)
-        except CrmUnavailable:
-            say(dispatcher, tracker, "utter_crm_down")
-            return {"phone": None, **failed_again(dispatcher, tracker)}
-        except CrmError as error:
-            say(dispatcher, tracker, "utter_crm_error", message=error.message or error.code)
-            return {"phone": None, **failed_again(dispatcher, tracker)}
-        minutes = max(1, int(sent.get("expires_in", 300)) // 60)
-        say(dispatcher, tracker, "utter_otp_sent", phone=f"{phone[:3]}****{phone[-4:]}", minutes=minutes)
-        return {"phone": phone, **reset_failures()}
+            return failed_again(dispatcher, tracker, "phone", "utter_phone_invalid")
+        return await send_code(dispatcher, tracker, phone)
 
     async def validate_otp_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> dict[str, Any]:
+        if is_none_answer(value) or NO_CODE.search(str(value or "")):
+            # "没收到" / "I didn't get it": send a new code rather than count a failure.
+            return {**await send_code(dispatcher, tracker, str(tracker.get_slot("phone") or "")), "otp_code": None}
         code = digits(value)
         if not CODE.match(code):
-            say(dispatcher, tracker, "utter_otp_format")
-            return {"otp_code": None, **failed_again(dispatcher, tracker)}
+            return failed_again(dispatcher, tracker, "otp_code", "utter_otp_format")
         client = crm(tracker)
         try:
             customer_id = await client.verify_otp(tracker.get_slot("phone"), code, channel_of(tracker),
                                                   tracker.sender_id)
         except CrmUnavailable:
-            say(dispatcher, tracker, "utter_crm_down")
-            return {"otp_code": None, **failed_again(dispatcher, tracker)}
+            return failed_again(dispatcher, tracker, "otp_code", "utter_crm_down")
         except CrmError as error:
             if error.code == "otp_locked":
                 say(dispatcher, tracker, "utter_otp_locked")
@@ -126,14 +203,27 @@ class ValidateVerifyForm(FormValidationAction):
             if left == 0:
                 say(dispatcher, tracker, "utter_otp_locked")
                 return {"otp_code": "locked"}
-            say(dispatcher, tracker, "utter_otp_wrong", left=left if left is not None else "?")
-            return {"otp_code": None, **failed_again(dispatcher, tracker)}
+            return failed_again(dispatcher, tracker, "otp_code", "utter_otp_wrong",
+                                left=left if left is not None else "?")
         try:
             customer = dict(await client.customer(customer_id))
         except CrmError:
             customer = None
         slots = {e["name"]: e["value"] for e in identity_slots(customer_id, customer)}
         return {"otp_code": code, **slots, **reset_failures()}
+
+
+async def send_code(dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> dict[str, Any]:
+    """Ask the CRM to send a one-time code to `phone`; the phone slot is kept only when it did."""
+    try:
+        sent = await crm(tracker).send_otp(phone, channel_of(tracker), tracker.sender_id)
+    except CrmUnavailable:
+        return failed_again(dispatcher, tracker, "phone", "utter_crm_down")
+    except CrmError as error:
+        return failed_again(dispatcher, tracker, "phone", "utter_crm_error", message=error.message or error.code)
+    minutes = max(1, int(sent.get("expires_in", 300)) // 60)
+    say(dispatcher, tracker, "utter_otp_sent", phone=f"{phone[:3]}****{phone[-4:]}", minutes=minutes)
+    return {"phone": phone, **reset_failures()}
 
 
 class ActionFinishVerification(Action):

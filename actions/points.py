@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -23,7 +23,7 @@ from actions.common import (
 )
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
 from actions.messages import render
-from actions.retries import failed_again, reset_failures
+from actions.repair import RepairingFormValidation, failed_again, is_none_answer, reset_failures
 
 # Words customers use for catalog items, besides the codes themselves.
 REWARD_WORDS = {
@@ -46,7 +46,7 @@ def reward_code_from(text: str, codes: list[str]) -> str | None:
     return None
 
 
-class ValidateRedeemForm(FormValidationAction):
+class ValidateRedeemForm(RepairingFormValidation):
     """Check the chosen reward against the live catalog."""
 
     def name(self) -> str:
@@ -58,16 +58,20 @@ class ValidateRedeemForm(FormValidationAction):
         try:
             catalog = {r["code"]: r for r in (await crm(lang).rewards())["items"]}
         except CrmError:
-            apologise_crm_down(dispatcher, tracker)
-            return {"reward_code": None, **failed_again(dispatcher, tracker)}
-        code = reward_code_from(str(value or ""), list(catalog))
+            return failed_again(dispatcher, tracker, "reward_code", "utter_crm_down")
+        code = None if is_none_answer(value) else reward_code_from(str(value or ""), list(catalog))
         if code is None:
+            # "不知道" / an unknown reward: the catalog as buttons ("don't know" is no failure).
             names = ", ".join(f"{r['name_en'] if lang == 'en' else r['name_zh']} [{c}]" for c, r in catalog.items())
-            say(dispatcher, lang, "utter_reward_unknown", rewards=names)
-            return {"reward_code": None, **failed_again(dispatcher, tracker)}
+            buttons = [{"title": r["name_en"] if lang == "en" else r["name_zh"], "payload": c}
+                       for c, r in catalog.items() if r.get("stock") != 0]
+            dispatcher.utter_message(text=render("utter_reward_unknown", lang, rewards=names), buttons=buttons)
+            if is_none_answer(value):
+                return {"reward_code": None}
+            failures = int(tracker.get_slot("form_failures") or 0) + 1
+            return {"reward_code": None, "form_failures": float(failures)}
         if catalog[code].get("stock") == 0:
-            say(dispatcher, lang, "utter_reward_out_of_stock", reward=code)
-            return {"reward_code": None, **failed_again(dispatcher, tracker)}
+            return failed_again(dispatcher, tracker, "reward_code", "utter_reward_out_of_stock", reward=code)
         return {"reward_code": code, **reset_failures()}
 
 

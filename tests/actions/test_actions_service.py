@@ -23,7 +23,6 @@ from actions.forms import ValidateVerifyForm
 from actions.handoff import ActionHandoffToHuman
 from actions.kept_writes import ActionRetryKeptWrites
 from actions.points import ActionAskRedeemConfirmation, ActionRedeemReward, ValidateRedeemForm
-from actions.retries import MAX_FAILURES
 
 pytestmark = pytest.mark.asyncio
 
@@ -242,13 +241,6 @@ async def test_phone_and_code_verification_with_lockout(crm_url: str, domain: di
         if result.get("otp_code") == "locked":
             break
     assert result.get("otp_code") == "locked" and "锁定" in said
-
-
-async def test_repeated_failures_offer_to_stop(crm_url: str, domain: dict[str, Any]) -> None:
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(slots={"form_failures": float(MAX_FAILURES - 1)}, language="en")
-    await ValidateVerifyForm().validate_phone("nope", dispatcher, tracker, domain)
-    assert "say 'stop'" in texts(dispatcher)
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
