@@ -83,6 +83,18 @@ def port(name: str, default: int) -> int:
         raise KefuError(f"{name}={raw!r} is not a port number — set it to an integer such as {default}") from None
 
 
+def configure_event_broker() -> None:
+    """Services mode: Rasa's Pika broker (endpoints.services.yml) and the CRM meet on RabbitMQ."""
+    os.environ["KEFU_EVENT_STREAM"] = "amqp"
+    rabbit = urllib.parse.urlparse(os.environ.setdefault("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    os.environ["RABBITMQ_HOST"] = rabbit.hostname or "127.0.0.1"
+    os.environ["RABBITMQ_PORT"] = str(rabbit.port or 5672)
+    os.environ["RABBITMQ_USER"] = urllib.parse.unquote(rabbit.username or "guest")
+    os.environ["RABBITMQ_PASSWORD"] = urllib.parse.unquote(rabbit.password or "guest")
+    os.environ.setdefault("KEFU_EVENTS_EXCHANGE", "rasa-exchange")
+    os.environ.setdefault("KEFU_EVENTS_QUEUE", "kefu_events")
+
+
 def configure() -> dict[str, str]:
     """Resolve the environment shared by every child process."""
     load_dotenv()
@@ -105,6 +117,10 @@ def configure() -> dict[str, str]:
         os.environ["REDIS_PORT"] = str(redis.port or 6379)
         os.environ["REDIS_DB"] = (redis.path or "/0").lstrip("/") or "0"
         os.environ["REDIS_PASSWORD"] = urllib.parse.unquote(redis.password or "")
+        configure_event_broker()
+    else:
+        os.environ["KEFU_EVENT_STREAM"] = "sql"  # Rasa's SQL event broker (endpoints.yml) into this file
+        os.environ.setdefault("KEFU_EVENTS_DB", str(VAR / "events.db"))
     env = dict(os.environ)
     env.update(
         PYTHONPATH=str(ROOT),
@@ -352,6 +368,20 @@ def check_redis(env: dict[str, str]) -> None:
         raise KefuError(f"cannot reach Redis at {redacted(url)} — start Redis or fix REDIS_URL")
 
 
+def check_rabbitmq(env: dict[str, str]) -> None:
+    if env.get("KEFU_EVENT_STREAM") != "amqp":
+        return
+    try:  # the AMQP 0-9-1 protocol header; a broker answers with a Connection.Start method frame (type 1)
+        with socket.create_connection((env["RABBITMQ_HOST"], int(env["RABBITMQ_PORT"])), timeout=3) as s:
+            s.sendall(b"AMQP\x00\x00\x09\x01")
+            answer = s.recv(8)
+    except OSError:
+        answer = b""
+    if not answer.startswith(b"\x01"):
+        raise KefuError(f"cannot reach RabbitMQ at {redacted(env['RABBITMQ_URL'])} — "
+                        "start RabbitMQ or fix RABBITMQ_URL")
+
+
 def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -491,6 +521,7 @@ def run() -> int:
         setup()
         check_database(env)
         check_redis(env)
+        check_rabbitmq(env)
         model = ensure_model(env)
         prepare_database(env)
         supervisor = Supervisor(env)

@@ -1,9 +1,10 @@
-"""The handoff's moving parts: publishing to consoles, delivering replies through Rasa, the poller.
+"""The handoff's moving parts: publishing to consoles, delivering replies through Rasa, the retry timer.
 
-The poller runs in every CRM process (started by the handoff routes' `install`). Each round it
-copies new customer turns from Rasa trackers of open handoffs, retries undelivered agent replies,
-puts conversations of vanished agents back in the queue and runs auto-assignment. Copies are
-idempotent (unique Rasa timestamp), so several processes can poll the same handoffs.
+Customer turns no longer come from here: Rasa's event broker feeds them (`crm_backend.conversation`).
+The timer runs in every CRM process (started by the handoff routes' `install`): it retries kept bot
+triggers and undelivered agent replies every `KEFU_HANDOFF_RETRY_SECONDS` while any wait, and otherwise
+wakes every `KEFU_HANDOFF_IDLE_SECONDS` only to put conversations of vanished agents back in the queue
+(a few indexed queries; no Rasa call, no tracker read). A failed delivery wakes it at once.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
             tickets.record_reply(session, ticket_no=handoff.ticket_no, agent_id=message.agent_id, text=message.text)
         session.commit()
         log.warning("agent reply %s not delivered: %s", message.id, error)
+        wake()
         return False
     service.start_write(session)
     service.mark_delivery(session, message=message, delivered=True)
@@ -75,40 +77,26 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
     return True
 
 
-async def sync_handoff(session: Session, *, handoff: Handoff, rasa: RasaClient) -> int:
-    """Copy new tracker turns of one handoff; returns how many were new."""
-    tracker = await rasa.tracker(handoff.conversation_id)
-    service.start_write(session)
-    new = service.sync_from_tracker(session, handoff=handoff, events=list(tracker.get("events") or []))
-    session.commit()
-    if new:
-        await publish("message", handoff.id)
-    return len(new)
+async def retry_round(sessionmaker: Callable[[], Session] | None = None, rasa: RasaClient | None = None) -> bool:
+    """Retry kept bot triggers and undelivered replies, release vanished agents, auto-assign.
 
-
-async def poll_once(sessionmaker: Callable[[], Session] | None = None, rasa: RasaClient | None = None) -> None:
-    """One round of the poller's duties."""
+    Returns True while something still waits for a retry (the timer then comes back soon).
+    """
     rasa = rasa or rasa_client()
     with (sessionmaker or get_sessionmaker())() as session:
         retried = await campaign_service.retry_due(session, rasa=rasa)
         if retried.sent or retried.failed or retried.abandoned:
             log.info("kept bot triggers: %s sent, %s still failing, %s abandoned", retried.sent, retried.failed,
                      retried.abandoned)
-        active = list(session.scalars(select(Handoff).where(Handoff.status.in_(HandoffStatus.ACTIVE))))
-        for handoff in active:
-            try:
-                await sync_handoff(session, handoff=handoff, rasa=rasa)
-            except RasaUnavailable as error:
-                session.rollback()
-                log.debug("tracker of %s unavailable: %s", handoff.conversation_id, error)
         pending = service.pending_messages(session, max_attempts=MAX_ATTEMPTS)
-        if not active and not pending:
-            session.rollback()
-            return  # nothing open: no write lock taken (SQLite) on an idle system
         for message in pending:
             owner = session.get(Handoff, message.handoff_id)
             if owner is not None and await deliver(session, message=message, handoff=owner, rasa=rasa):
                 await publish("delivery", owner.id)
+        active = session.scalar(select(Handoff.id).where(Handoff.status.in_(HandoffStatus.ACTIVE)).limit(1))
+        if active is None:
+            session.rollback()
+            return bool(retried.failed)  # nothing open: no write lock taken (SQLite) on an idle system
         service.start_write(session)
         released = service.release_stale(session)
         assigned = service.auto_assign(session)
@@ -117,37 +105,59 @@ async def poll_once(sessionmaker: Callable[[], Session] | None = None, rasa: Ras
             await publish("released", handoff.id)
         for handoff in assigned:
             await publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+        still = service.pending_messages(session, max_attempts=MAX_ATTEMPTS)
+        session.rollback()
+        return bool(still or retried.failed)
 
 
-async def run_poller(interval: float) -> None:
+_wake: asyncio.Event | None = None
+
+
+def wake() -> None:
+    """Something now waits for a retry (a reply not delivered): run the timer's next round soon."""
+    if _wake is not None:
+        _wake.set()
+
+
+async def run_timer(retry_seconds: float, idle_seconds: float) -> None:
+    """Rounds every `retry_seconds` while something waits, else one every `idle_seconds` (stale agents)."""
+    global _wake
+    _wake = asyncio.Event()
     while True:
+        waiting = False
         try:
-            await poll_once()
+            waiting = await retry_round()
         except asyncio.CancelledError:
             raise
-        except Exception:  # the poller must survive a bad round (DB restart, bad data)
-            log.exception("handoff poller round failed")
-        await asyncio.sleep(interval)
+        except Exception:  # the timer must survive a bad round (DB restart, bad data)
+            log.exception("handoff retry round failed")
+        try:
+            await asyncio.wait_for(_wake.wait(), retry_seconds if waiting else idle_seconds)
+            await asyncio.sleep(retry_seconds)  # a woken round retries after the usual pause, not at once
+        except TimeoutError:
+            pass
+        _wake.clear()
 
 
-def poller_enabled() -> bool:
-    """On unless KEFU_HANDOFF_POLLER=0; under pytest only with KEFU_HANDOFF_POLLER=1 (the test app has no Rasa)."""
-    flag = os.environ.get("KEFU_HANDOFF_POLLER")
+def timer_enabled() -> bool:
+    """On unless KEFU_HANDOFF_TIMER=0; under pytest only with KEFU_HANDOFF_TIMER=1 (the test app has no Rasa)."""
+    flag = os.environ.get("KEFU_HANDOFF_TIMER")
     if flag is not None:
         return flag == "1"
     return "pytest" not in sys.modules
 
 
 def install(app: FastAPI) -> None:
-    """Run the poller for the app's lifetime (disable with KEFU_HANDOFF_POLLER=0, e.g. in unit tests)."""
+    """Run the retry timer for the app's lifetime (disable with KEFU_HANDOFF_TIMER=0, e.g. in unit tests)."""
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app_: Any) -> AsyncIterator[Any]:
         async with inner(app_) as state:
             task = None
-            if poller_enabled():
-                task = asyncio.create_task(run_poller(float(os.environ.get("KEFU_HANDOFF_POLL_SECONDS", "1.5"))))
+            if timer_enabled():
+                task = asyncio.create_task(run_timer(float(os.environ.get("KEFU_HANDOFF_RETRY_SECONDS", "1.5")),
+                                                     float(os.environ.get("KEFU_HANDOFF_IDLE_SECONDS", "15"))))
             try:
                 yield state
             finally:

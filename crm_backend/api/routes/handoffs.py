@@ -74,11 +74,6 @@ async def get_handoff(handoff_id: int, session: SessionDep, agent: CurrentAgent,
                       language: LanguageDep) -> HandoffDetail:
     """The whole conversation (bot turns included), the handoff reason and the customer 360 panel."""
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-    if handoff.status != "resolved":
-        try:  # fresh customer turns, even if the poller has not come round yet
-            await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
-        except RasaUnavailable:
-            session.rollback()
     return _detail(session, handoff, language)
 
 
@@ -163,11 +158,6 @@ async def ticket(handoff_id: int, body: TicketIn, session: SessionDep, agent: Cu
 async def resolve(handoff_id: int, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
     """Resolve once: hand the conversation back to the bot, which asks the CSAT question."""
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-    if handoff.status != "resolved":
-        try:  # keep the last customer turns before the handoff closes
-            await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
-        except RasaUnavailable:
-            session.rollback()
     service.start_write(session)
     changed = service.resolve(session, handoff_id=handoff_id, agent=agent)
     session.commit()
