@@ -29,7 +29,8 @@ def crm_processes(ports: tuple[int, ...], database: str, redis: str, token: str,
                   ) -> Iterator[list[str]]:
     """uvicorn processes of the CRM on `ports`, sharing `database` and `redis`; stopped on exit."""
     env = {**os.environ, "DATABASE_URL": database, "REDIS_URL": redis, "CRM_SERVICE_TOKEN": token,
-           "RASA_URL": "http://127.0.0.1:18049", "KEFU_HANDOFF_POLLER": "0", "PYTHONPATH": str(ROOT)}
+           "RASA_URL": "http://127.0.0.1:18049", "KEFU_HANDOFF_TIMER": "0", "KEFU_EVENT_STREAM": "off",
+           "PYTHONPATH": str(ROOT)}
     logs.mkdir(parents=True, exist_ok=True)
     processes = [subprocess.Popen([str(ROOT / ".venvs/crm/bin/python"), "-m", "uvicorn", "crm_backend.main:app",
                                    "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
