@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from crm_backend.api.deps import CurrentAgent, CurrentSupervisor, ServiceAuth, SessionDep
+from crm_backend.console import auth, pages
 from crm_backend.conversation import repository, runner
 from crm_backend.conversation.models import Outcome
 from crm_backend.conversation.schemas import ConversationOut, ConversationPage, ErasureOut, TranscriptOut, TurnOut
@@ -19,7 +21,21 @@ from crm_backend.handoff import service as handoff_service
 from crm_backend.handoff.rasa import RasaUnavailable
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
+root_router = APIRouter(include_in_schema=False)
 install = runner.install
+
+
+@root_router.get("/console/conversations")
+def conversations_page(request: Request, session: SessionDep) -> Response:
+    """Agents: their own conversations and the queue; supervisors: all, with the figures."""
+    found = auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE))
+    if found is None:
+        return RedirectResponse("/console/login?next=/console/conversations", status_code=303)
+    row, agent = found
+    start, end = default_period()
+    return pages.render(request, "conversations.html", {
+        "agent": agent, "csrf_token": row.csrf_token, "supervisor": handoff_service.is_supervisor(agent),
+        "start": start.isoformat(), "end": end.isoformat()})
 
 
 def _filters(start: date | None, end: date | None, channel: str | None, language: str | None, outcome: str | None,

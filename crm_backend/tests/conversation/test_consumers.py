@@ -59,7 +59,8 @@ def test_sql_broker_file_two_competing_consumers_store_each_event_once(
             worker.stop()
     assert _stored(engine) == len(batch)
     with Session(engine) as session:
-        assert session.get(StreamCursor, "rasa-sql-broker").position == len(batch) + 1
+        cursor = session.get(StreamCursor, "rasa-sql-broker")
+        assert cursor is not None and cursor.position == len(batch) + 1
     assert prune_sql_file(str(path), maker) == len(batch) + 1
 
 
