@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_backend.conversation import service
@@ -58,7 +59,12 @@ def store(session: Session, raws: Iterable[bytes | str], *, before_commit: Calla
     if session.in_transaction():
         session.rollback()
     begin_write(session)
-    result = service.ingest_batch(session, events)
+    try:
+        result = service.ingest_batch(session, events)
+    except IntegrityError:  # a competing consumer stored one of them meanwhile: redo, event by event
+        session.rollback()
+        begin_write(session)
+        result = service.ingest_batch(session, events, one_by_one=True)
     if before_commit is not None and not before_commit(session):
         session.rollback()
         return None

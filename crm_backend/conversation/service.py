@@ -73,12 +73,16 @@ def event_key(event: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _new_conversation(sender_id: str, at: datetime) -> Conversation:
+    return Conversation(sender_id=sender_id, started_at=at, last_activity_at=at, channel="", language="zh",
+                        outcome=Outcome.OPEN, has_handoff=False, user_turns=0, fallback_turns=0, last_user_ts=0.0,
+                        last_user_fallback=False, last_bot_ts=0.0)
+
+
 def _conversation(session: Session, *, sender_id: str, at: datetime, cache: dict[str, Conversation]) -> Conversation:
     found = cache.get(sender_id) or session.scalar(select(Conversation).where(Conversation.sender_id == sender_id))
     if found is None:
-        found = Conversation(sender_id=sender_id, started_at=at, last_activity_at=at, channel="", language="zh",
-                             outcome=Outcome.OPEN, has_handoff=False, user_turns=0, fallback_turns=0,
-                             last_user_ts=0.0, last_user_fallback=False, last_bot_ts=0.0)
+        found = _new_conversation(sender_id, at)
         try:
             with session.begin_nested():
                 session.add(found)
@@ -145,8 +149,10 @@ def outcome_of(conversation: Conversation) -> str:
 def _row(conversation: Conversation, event: dict[str, Any], key: str) -> ConversationEvent:
     kind = event["event"]
     ts = float(event.get("timestamp") or 0.0)
+    # Every column set (None included): rows with the same columns go to the database in one INSERT.
     row = ConversationEvent(conversation_id=conversation.id, event_key=key, kind=kind[:32], rasa_ts=ts,
-                            at=datetime.fromtimestamp(ts, UTC))
+                            at=datetime.fromtimestamp(ts, UTC), text=None, name=None, intent=None, confidence=None,
+                            entities=None, value=None)
     if kind in ("user", "bot") and event.get("text"):
         row.text = redact(str(event["text"]))[:4000]
     if kind == "user":
@@ -167,15 +173,15 @@ def _row(conversation: Conversation, event: dict[str, Any], key: str) -> Convers
     return row
 
 
-def _live_handoff(session: Session, sender_id: str) -> Handoff | None:
-    return session.scalar(select(Handoff).where(Handoff.conversation_id == sender_id,
-                                                Handoff.status.in_(HandoffStatus.ACTIVE)).limit(1))
+def ingest_batch(session: Session, events: list[dict[str, Any]], *, one_by_one: bool = False) -> IngestResult:
+    """Store parsed events (duplicates are no-ops) and copy customer/bot turns into open handoffs. Flushes.
 
-
-def ingest_batch(session: Session, events: list[dict[str, Any]]) -> IngestResult:
-    """Store parsed events (duplicates are no-ops) and copy customer/bot turns into open handoffs. Flushes."""
+    The fast path looks up the batch's known keys, conversations and open handoffs with one query each and
+    inserts the new events in one flush. When a competing consumer inserted one of them in between, the
+    flush fails: the caller rolls back and calls again with `one_by_one=True` (a savepoint per event).
+    """
     result = IngestResult()
-    cache: dict[str, Conversation] = {}
+    wanted: dict[str, dict[str, Any]] = {}
     for event in events:
         kind = event["event"]
         if kind in IGNORED or kind not in KINDS:
@@ -183,21 +189,54 @@ def ingest_batch(session: Session, events: list[dict[str, Any]]) -> IngestResult
                 log.warning("unknown Rasa event type %r skipped (conversation %s)", kind, event["sender_id"])
             result.skipped += 1
             continue
-        conversation = _conversation(session, sender_id=event["sender_id"],
-                                     at=datetime.fromtimestamp(float(event.get("timestamp") or 0.0), UTC), cache=cache)
-        row = _row(conversation, event, event_key(event))
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
+        key = event_key(event)
+        if key in wanted:
             result.duplicates += 1
-            continue
+        wanted[key] = event
+    if not wanted:
+        return result
+    known = set(session.scalars(select(ConversationEvent.event_key)
+                                .where(ConversationEvent.event_key.in_(list(wanted)))))
+    result.duplicates += len(known)
+    fresh = [(key, event) for key, event in wanted.items() if key not in known]
+    senders = {event["sender_id"] for _, event in fresh}
+    cache = {c.sender_id: c for c in session.scalars(select(Conversation).where(Conversation.sender_id.in_(senders)))}
+    live = {h.conversation_id: h for h in session.scalars(
+        select(Handoff).where(Handoff.conversation_id.in_(senders), Handoff.status.in_(HandoffStatus.ACTIVE)))}
+    turns: dict[int, list[dict[str, Any]]] = {}
+    pending: list[tuple[Conversation, ConversationEvent]] = []
+    for key, event in fresh:
+        at = datetime.fromtimestamp(float(event.get("timestamp") or 0.0), UTC)
+        if one_by_one:
+            conversation = _conversation(session, sender_id=event["sender_id"], at=at, cache=cache)
+        else:  # new conversations are inserted below with their figures already applied (no UPDATE after)
+            conversation = cache.setdefault(event["sender_id"], _new_conversation(event["sender_id"], at))
+        row = _row(conversation, event, key)
+        if one_by_one:
+            try:
+                with session.begin_nested():
+                    session.add(row)
+                    session.flush()
+            except IntegrityError:
+                result.duplicates += 1
+                continue
+        else:
+            pending.append((conversation, row))
         result.stored += 1
         _apply(conversation, row, event)
-        if kind in ("user", "bot") and row.text:
-            handoff = _live_handoff(session, event["sender_id"])
-            if handoff is not None and handoff_service.sync_from_tracker(session, handoff=handoff, events=[event]):
-                result.handoff_ids.add(handoff.id)
+        handoff = live.get(event["sender_id"])
+        if handoff is not None and row.kind in ("user", "bot") and row.text:
+            turns.setdefault(handoff.id, []).append(event)
+    if pending:  # a competing consumer's insert of the same conversation or event fails this: slow path
+        session.add_all({id(c): c for c, _ in pending if c.id is None}.values())
+        session.flush()
+        for conversation, row in pending:
+            row.conversation_id = conversation.id
+        session.add_all(row for _, row in pending)
+    session.flush()
+    for handoff in live.values():
+        if turns.get(handoff.id) and handoff_service.sync_from_tracker(session, handoff=handoff,
+                                                                       events=turns[handoff.id]):
+            result.handoff_ids.add(handoff.id)
     session.flush()
     return result
