@@ -137,6 +137,9 @@ def stack_env(var_dir: Path, crm_port: int, actions_port: int, rasa_port: int, *
         # Own exchange and queue on the shared RabbitMQ: no stack sees another's events.
         KEFU_EVENTS_EXCHANGE=namespaced(f"kefu-e2e-{crm_port}"),
         KEFU_EVENTS_QUEUE=namespaced(f"kefu_events_e2e_{crm_port}"),
+        # What ./kefu derives in services mode, here too for the Rasa instances tests start beside the stack.
+        RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/", RABBITMQ_HOST="127.0.0.1", RABBITMQ_PORT="5672",
+        RABBITMQ_USER="guest", RABBITMQ_PASSWORD="guest",
     )
     env.update(overrides)
     return env
