@@ -8,6 +8,7 @@
 * idle    — CPU of one CRM process (uvicorn, PostgreSQL, Redis bus, stream consumer on RabbitMQ, retry timer
             on) with 200 open handoffs and no messages, over 30 s; /proc CPU ticks. Target ≤ 2 % of a core.
             (The tracker poller this replaces cost ~0.9 % of a core per open handoff: issue 11's measurement.)
+* idle-in-process — the same without a listening server (the app's lifespan inside the bench process).
 * latency — 2 CRM processes (PostgreSQL + Redis + RabbitMQ, both consuming the queue): a customer turn of a
             handed-off conversation published to the exchange (as Rasa's Pika broker does) → the `message` SSE
             event on an agent console connected to process B. p50/p95 over 60 turns. Target p95 ≤ 300 ms.
@@ -168,6 +169,35 @@ def bench_idle(handoffs: int = 200, seconds: float = 30.0) -> dict[str, Any]:
             "poller_estimate_percent": round(0.9 * handoffs, 0)}
 
 
+def bench_idle_in_process(handoffs: int = 200, seconds: float = 30.0) -> dict[str, Any]:
+    """The same idle measurement without a listening server: the CRM app's lifespan (stream consumer on
+    RabbitMQ + retry timer) runs inside this process through Starlette's TestClient; CPU = process time."""
+    database, redis = fresh_pg("kefu_bench_stream"), fresh_redis_url(7)
+    tag = uuid.uuid4().hex[:8]
+    exchange, queue = f"kefu-bench-{tag}", f"kefu_bench_{tag}"
+    os.environ.update({"DATABASE_URL": database, "REDIS_URL": redis, "CRM_SERVICE_TOKEN": TOKEN,
+                       "KEFU_EVENT_STREAM": "amqp", "RABBITMQ_URL": RABBITMQ_URL, "KEFU_EVENTS_EXCHANGE": exchange,
+                       "KEFU_EVENTS_QUEUE": queue, "KEFU_HANDOFF_TIMER": "1", "RASA_URL": "http://127.0.0.1:9"})
+    from fastapi.testclient import TestClient
+
+    from crm_backend.core.config import get_settings
+    from crm_backend.main import create_app
+
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        for i in range(handoffs):
+            client.post("/api/v1/handoffs", json=handoff_body(f"idle-{i}", customer_id=None),
+                        headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
+        time.sleep(3)
+        before, started = time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        used, elapsed = time.process_time() - before, time.monotonic() - started
+    drop(exchange, queue)
+    return {"open_handoffs": handoffs, "seconds": round(elapsed, 1), "cpu_seconds": round(used, 3),
+            "cpu_percent_of_a_core": round(100.0 * used / elapsed, 2), "target_percent": 2.0,
+            "poller_estimate_percent": round(0.9 * handoffs, 0), "server": "none (TestClient lifespan)"}
+
+
 def bench_latency(turns: int = 60) -> dict[str, Any]:
     database, redis = fresh_pg("kefu_bench_stream"), fresh_redis_url(7)
     tag = uuid.uuid4().hex[:8]
@@ -221,7 +251,8 @@ def bench_latency(turns: int = 60) -> dict[str, Any]:
 
 def main() -> int:
     parts = sys.argv[1:] or ["all"]
-    runs = {"ingest": bench_ingest, "idle": bench_idle, "latency": bench_latency}
+    runs = {"ingest": bench_ingest, "idle": bench_idle, "idle-in-process": bench_idle_in_process,
+            "latency": bench_latency}
     chosen = list(runs) if "all" in parts else parts
     result: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     result["machine"] = platform.platform()
