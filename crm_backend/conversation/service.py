@@ -155,6 +155,9 @@ def _row(conversation: Conversation, event: dict[str, Any], key: str) -> Convers
                             entities=None, value=None)
     if kind in ("user", "bot") and event.get("text"):
         row.text = redact(str(event["text"]))[:4000]
+    metadata = event.get("metadata")
+    if kind == "bot" and isinstance(metadata, dict) and metadata.get("kefu_agent_id") is not None:
+        row.name = "agent"  # a human agent's reply, sent through Rasa as a bot event
     if kind == "user":
         parse_data: dict[str, Any] = event["parse_data"] if isinstance(event.get("parse_data"), dict) else {}
         intent: dict[str, Any] = parse_data["intent"] if isinstance(parse_data.get("intent"), dict) else {}

@@ -58,7 +58,8 @@
           kefuEl("small", { class: "intent", text: " " + (turn.intent || "?") + " " +
                                                    (turn.confidence === null ? "" : turn.confidence.toFixed(2)) })]);
       } else if (turn.kind === "bot") {
-        line = kefuEl("div", { class: "msg bot", text: turn.text || "" });
+        line = kefuEl("div", { class: turn.name === "agent" ? "msg agent" : "msg bot",
+                               text: (turn.name === "agent" ? t("agent") + ": " : "") + (turn.text || "") });
       } else {
         line = kefuEl("div", { class: "msg system", text: turn.kind + (turn.name ? " " + turn.name : "") +
                                                        (turn.kind === "slot" ? " = " + JSON.stringify(turn.value) : "") });

@@ -95,3 +95,12 @@ def test_customer_turns_of_an_open_handoff_reach_it_once(client: TestClient, ses
     texts = list(session.scalars(select(HandoffMessage.text).where(HandoffMessage.handoff_id == hid,
                                                                   HandoffMessage.role == "user")))
     assert texts.count("my parcel is late, call [PHONE]") == 1
+
+
+def test_an_agent_reply_sent_through_rasa_is_marked_as_the_agents(session: Session) -> None:
+    reply = ev.bot("ing-agent", "您好，我是小林", 1_700_000_500.0)
+    reply["metadata"] = {"kefu_agent_id": 2, "kefu_message_id": 7}
+    store(session, _raw([reply, ev.bot("ing-agent", "bot line", 1_700_000_501.0)]))
+    rows = session.scalars(select(ConversationEvent).join(Conversation)
+                           .where(Conversation.sender_id == "ing-agent").order_by(ConversationEvent.rasa_ts)).all()
+    assert [(r.kind, r.name) for r in rows] == [("bot", "agent"), ("bot", None)]
