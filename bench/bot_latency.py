@@ -139,7 +139,9 @@ def main() -> int:
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "KEFU_ENV": "development", "CRM_SERVICE_TOKEN": SERVICE_TOKEN,
             "CUSTOMER_TOKEN_SECRET": SECRET, "CRM_URL": f"http://127.0.0.1:{CRM_PORT}",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
-            "DATABASE_URL": f"sqlite:///{work / 'crm.db'}"}
+            "DATABASE_URL": f"sqlite:///{work / 'crm.db'}",
+            # endpoints.yml's SQL event broker file, which the CRM consumes (the product's embedded mode)
+            "KEFU_EVENTS_DB": str(work / "events.db"), "KEFU_EVENT_STREAM": "sql"}
     base.pop("REDIS_URL", None)
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n")

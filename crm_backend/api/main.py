@@ -9,6 +9,7 @@ from crm_backend.api.routes import (
     auth,
     campaigns,
     console,
+    conversations,
     customers,
     dashboard,
     dev,
@@ -30,12 +31,13 @@ from crm_backend.api.routes import (
 
 API_PREFIX = "/api/v1"
 
-API_ROUTERS = (analysis.router, auth.router, campaigns.router, console.router, customers.router, dashboard.router,
-               dev.router, escalation.router, feedback.router, handoffs.router, identity.router,
-               interactions.router, knowledge.router, orders.router, playbooks.router, points.router,
-               rewards.router, scores.router, tickets.router, tiers.router)
-ROOT_ROUTERS = (auth.root_router, console.root_router, knowledge.root_router, playbooks.root_router,
-                widget.root_router)  # HTML pages: /console, /demo, …
+API_ROUTERS = (analysis.router, auth.router, campaigns.router, console.router, conversations.router,
+               customers.router, dashboard.router, dev.router, escalation.router, feedback.router, handoffs.router,
+               identity.router, interactions.router, knowledge.router, orders.router, playbooks.router,
+               points.router, rewards.router, scores.router, tickets.router, tiers.router)
+# HTML pages: /console, /demo, /help, …
+ROOT_ROUTERS = (auth.root_router, console.root_router, conversations.root_router, knowledge.root_router,
+                playbooks.root_router, widget.root_router)
 
 
 def include_routes(app: FastAPI) -> None:

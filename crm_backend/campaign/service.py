@@ -1,8 +1,8 @@
 """Trigger a bot survey in customers' conversations through Rasa's `trigger_intent`.
 
 Rasa being down never fails the caller: the failure is logged, written to the audit log, reported
-back, and the trigger is kept (`bot_triggers`) and retried by the handoff poller (crm_backend/jobs.py)
-after 30 s, then twice the last wait (at most an hour), for 24 hours. Conversations in an active
+back, and the trigger is kept (`bot_triggers`) and retried by the handoff retry timer
+(crm_backend/jobs.py) after 30 s, then twice the last wait (at most an hour), for 24 hours. Conversations in an active
 handoff are skipped — the bot is paused there and a human is talking to the customer.
 
 No transaction is open while Rasa is called: what the caller wrote so far is committed first (the

@@ -51,9 +51,22 @@ class Settings(BaseSettings):
     # Points expiry + tier review inside the CRM process; 0 disables (then use `cli expire-points`).
     maintenance_interval_seconds: int = 6 * 3600
     maintenance_initial_delay_seconds: int = 120
-    # The handoff poller (crm_backend/jobs.py): Rasa trackers → console, reply retries, kept bot triggers.
-    kefu_handoff_poller: bool = True
-    kefu_handoff_poll_seconds: float = 1.5
+    # The handoff retry timer (crm_backend/jobs.py): reply retries and kept bot triggers every
+    # `kefu_handoff_retry_seconds` while any wait, else a round every `kefu_handoff_idle_seconds`.
+    kefu_handoff_timer: bool = True
+    kefu_handoff_retry_seconds: float = 1.5
+    kefu_handoff_idle_seconds: float = 15.0
+    # Conversation stream (Rasa's event broker): "amqp" (RABBITMQ_URL), "sql" (the SQLite file Rasa's SQL
+    # broker writes, KEFU_EVENTS_DB, default $KEFU_VAR_DIR/events.db), "off", or "auto" (amqp when
+    # RABBITMQ_URL is set, else sql).
+    kefu_event_stream: str = "auto"
+    rabbitmq_url: str | None = None
+    kefu_events_queue: str = "kefu_events"
+    kefu_events_exchange: str = "rasa-exchange"
+    kefu_var_dir: str = "var"
+    kefu_events_db: str = ""
+    # Transcripts older than this are deleted by the retention job (0 keeps them).
+    conversation_retention_days: int = 180
 
     @property
     def is_development(self) -> bool:
@@ -62,6 +75,17 @@ class Settings(BaseSettings):
     @property
     def show_api_docs(self) -> bool:
         return self.is_development or self.api_docs
+
+    @property
+    def event_stream(self) -> str:
+        mode = self.kefu_event_stream.strip().lower()
+        if mode == "auto":
+            return "amqp" if (self.rabbitmq_url or "").strip() else "sql"
+        return mode
+
+    @property
+    def events_db_path(self) -> str:
+        return self.kefu_events_db or f"{self.kefu_var_dir.rstrip('/')}/events.db"
 
     @property
     def is_sqlite(self) -> bool:

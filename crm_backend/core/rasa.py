@@ -72,6 +72,10 @@ class RasaClient:
         return await self._request("POST", self._url(conversation_id, "trigger_intent"), {"output_channel": "latest"},
                                    json={"name": intent, "entities": entities or {}})
 
+    async def erase(self, conversation_id: str) -> None:
+        """Replace the conversation's tracker events with none (a customer's erasure request)."""
+        await self._request("PUT", self._url(conversation_id, "tracker/events"), {}, json=[])
+
 
 def rasa_client() -> RasaClient:
     """A client of the configured Rasa server (`RASA_URL`, `RASA_AUTH_TOKEN`)."""

@@ -87,17 +87,18 @@ def link_ticket(session: Session, *, handoff: Handoff, agent: Agent, ticket_no: 
 
 
 def sync_from_tracker(session: Session, *, handoff: Handoff, events: list[dict[str, Any]]) -> list[HandoffMessage]:
-    """Copy the customer's (and bot's) turns after the handoff's cursor into its messages; idempotent."""
+    """Copy the customer's (and bot's) turns after the escalation into the handoff's messages.
+
+    Idempotent through the unique (handoff, role, Rasa timestamp): the event stream may deliver an event
+    twice or out of order (competing consumers), so there is no cursor to skip by.
+    """
     created: list[HandoffMessage] = []
-    cursor = handoff.tracker_cursor or 0.0
     start = (as_utc(handoff.created_at) or utcnow()).timestamp()
-    newest = cursor
     for event in events:
         kind, text = event.get("event"), event.get("text")
         ts = float(event.get("timestamp") or 0.0)
-        if kind not in ("user", "bot") or not text or ts <= max(cursor, start):
+        if kind not in ("user", "bot") or not text or ts <= start:
             continue
-        newest = max(newest, ts)
         if kind == "bot" and (event.get("metadata") or {}).get("kefu_agent_id") is not None:
             continue  # our own agent reply, already stored
         message = HandoffMessage(handoff_id=handoff.id, role=kind, text=redact(str(text))[:4000], rasa_ts=ts,
@@ -107,12 +108,10 @@ def sync_from_tracker(session: Session, *, handoff: Handoff, events: list[dict[s
                 session.add(message)
                 session.flush()
         except IntegrityError:
-            continue  # another CRM process copied it first
+            continue  # already stored
         created.append(message)
-        if kind == "user":
+        if kind == "user" and (as_utc(handoff.customer_last_seen_at) or message.created_at) <= message.created_at:
             handoff.customer_last_seen_at = message.created_at
-    if newest > cursor:
-        handoff.tracker_cursor = newest
     session.flush()
     return created
 

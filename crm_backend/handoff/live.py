@@ -1,9 +1,9 @@
-"""The handoff's moving parts: announcing changes to consoles, delivering replies through Rasa, one poll round.
+"""The handoff's moving parts: announcing changes to consoles, delivering replies through Rasa, one retry round.
 
-The poll round (started by `crm_backend/jobs.py`) copies new customer turns from Rasa trackers of
-open handoffs, retries undelivered agent replies, puts conversations of vanished agents back in the
-queue and runs auto-assignment. Copies are idempotent (unique Rasa timestamp), so several processes
-can poll the same handoffs.
+Customer turns do not come from here: Rasa's event broker feeds them (`crm_backend.conversation`).
+The retry round (run by the timer in `crm_backend/jobs.py`) retries undelivered agent replies, puts
+conversations of vanished agents back in the queue and runs auto-assignment: a few indexed queries, no
+Rasa call and no tracker read while nothing waits. A failed delivery wakes the timer at once (`wake`).
 
 Work around a Rasa call is split into short write units on the caller's session (`_step`), each
 committed before the network call: a SQLite write lock is never held while Rasa answers. Database
@@ -12,6 +12,7 @@ work runs in the threadpool, never on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -81,39 +82,42 @@ async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff
 
         await run_in_threadpool(_step, session, failed)
         log.warning("agent reply %s not delivered: %s", message.id, error)
+        wake()
         return False
     await run_in_threadpool(_step, session,
                             lambda: conversation.mark_delivery(session, message=message, delivered=True))
     return True
 
 
-async def sync_handoff(session: Session, *, handoff: Handoff, rasa: RasaClient) -> int:
-    """Copy new tracker turns of one handoff; returns how many were new."""
-    tracker = await rasa.tracker(handoff.conversation_id)
-    new = await run_in_threadpool(_step, session, lambda: conversation.sync_from_tracker(
-        session, handoff=handoff, events=list(tracker.get("events") or [])))
-    if new:
-        await publish("message", handoff.id)
-    return len(new)
+_wake: asyncio.Event | None = None
 
 
-async def poll_once(session: Session, rasa: RasaClient) -> None:
-    """One round of the handoff duties (the caller owns and closes the session)."""
-    active = await run_in_threadpool(repository.active, session)
-    for handoff in active:
-        try:
-            await sync_handoff(session, handoff=handoff, rasa=rasa)
-        except RasaUnavailable as error:
-            await run_in_threadpool(session.rollback)
-            log.debug("tracker of %s unavailable: %s", handoff.conversation_id, error)
+def wake() -> None:
+    """Something now waits for a retry (a reply not delivered): run the timer's next round soon."""
+    if _wake is not None:
+        _wake.set()
+
+
+def wake_event() -> asyncio.Event:
+    """The event the timer of this process waits on (created in the timer's event loop)."""
+    global _wake
+    _wake = asyncio.Event()
+    return _wake
+
+
+async def retry_once(session: Session, rasa: RasaClient) -> bool:
+    """One round of the handoff duties (the caller owns and closes the session).
+
+    Returns True while an undelivered reply still waits for a retry (the timer then comes back soon).
+    """
     pending = await run_in_threadpool(conversation.pending_messages, session, max_attempts=MAX_ATTEMPTS)
-    if not active and not pending:
-        await run_in_threadpool(session.rollback)
-        return  # nothing open: no write lock taken (SQLite) on an idle system
     for message in pending:
         owner = await run_in_threadpool(session.get, Handoff, message.handoff_id)
         if owner is not None and await deliver(session, message=message, handoff=owner, rasa=rasa):
             await publish("delivery", owner.id)
+    if not await run_in_threadpool(repository.any_active, session):
+        await run_in_threadpool(session.rollback)
+        return bool(pending)  # nothing open: no write lock taken (SQLite) on an idle system
 
     def upkeep() -> tuple[list[Handoff], list[Handoff]]:
         return assignment.release_stale(session), assignment.auto_assign(session)
@@ -123,3 +127,6 @@ async def poll_once(session: Session, rasa: RasaClient) -> None:
         await publish("released", handoff.id)
     for handoff in assigned:
         await publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
+    still = await run_in_threadpool(conversation.pending_messages, session, max_attempts=MAX_ATTEMPTS)
+    await run_in_threadpool(session.rollback)
+    return bool(still)

@@ -31,6 +31,11 @@ def active(session: Session) -> list[Handoff]:
     return list(session.scalars(select(Handoff).where(Handoff.status.in_(HandoffStatus.ACTIVE))))
 
 
+def any_active(session: Session) -> bool:
+    """Whether any handoff is open (one indexed query)."""
+    return session.scalar(select(Handoff.id).where(Handoff.status.in_(HandoffStatus.ACTIVE)).limit(1)) is not None
+
+
 def latest_for_conversation(session: Session, conversation_id: str) -> Handoff | None:
     return session.scalars(select(Handoff).where(Handoff.conversation_id == conversation_id)
                            .order_by(Handoff.created_at.desc())).first()

@@ -42,9 +42,10 @@ def app_on(url: str, **env: str) -> Iterator[FastAPI]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", url)
         patch.setenv("MAINTENANCE_INTERVAL_SECONDS", "0")
-        # No background poller unless a test asks for it (KEFU_HANDOFF_POLLER="1" in `env`): a harness that
-        # drives the lifespan from another event loop (schemathesis) could not stop its task.
-        patch.setenv("KEFU_HANDOFF_POLLER", "0")
+        # No background timer or stream consumer unless a test asks for them (in `env`): a harness that drives
+        # the lifespan from another event loop (schemathesis) could not stop the timer's task.
+        patch.setenv("KEFU_HANDOFF_TIMER", "0")
+        patch.setenv("KEFU_EVENT_STREAM", "off")
         patch.delenv("REDIS_URL", raising=False)
         for name, value in env.items():
             patch.setenv(name, value)

@@ -74,6 +74,26 @@ def split_redis_url() -> None:
     os.environ["REDIS_PASSWORD"] = urllib.parse.unquote(redis.password or "")
 
 
+def configure_event_stream() -> None:
+    """Where Rasa's event broker writes and the CRM's stream consumer reads.
+
+    Services mode (REDIS_URL set): Rasa's Pika broker (endpoints.services.yml) and the CRM meet on
+    RabbitMQ. Embedded: Rasa's SQL event broker (endpoints.yml) writes a SQLite file the CRM reads.
+    """
+    if os.environ.get("REDIS_URL"):
+        os.environ["KEFU_EVENT_STREAM"] = "amqp"
+        rabbit = urllib.parse.urlparse(os.environ.setdefault("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+        os.environ["RABBITMQ_HOST"] = rabbit.hostname or "127.0.0.1"
+        os.environ["RABBITMQ_PORT"] = str(rabbit.port or 5672)
+        os.environ["RABBITMQ_USER"] = urllib.parse.unquote(rabbit.username or "guest")
+        os.environ["RABBITMQ_PASSWORD"] = urllib.parse.unquote(rabbit.password or "guest")
+        os.environ.setdefault("KEFU_EVENTS_EXCHANGE", "rasa-exchange")
+        os.environ.setdefault("KEFU_EVENTS_QUEUE", "kefu_events")
+    else:
+        os.environ["KEFU_EVENT_STREAM"] = "sql"
+        os.environ.setdefault("KEFU_EVENTS_DB", str(VAR / "events.db"))
+
+
 def configure() -> dict[str, str]:
     """Resolve the environment shared by every child process."""
     load_dotenv()
@@ -85,6 +105,7 @@ def configure() -> dict[str, str]:
     os.environ.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
     os.environ.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
     split_redis_url()
+    configure_event_stream()
     env = dict(os.environ)
     env.update(
         PYTHONPATH=str(ROOT),

@@ -66,3 +66,19 @@ def check_redis(url: str | None) -> None:
     if not (answer.startswith(b"+PONG") or answer.startswith(b"-NOAUTH")):
         raise KefuError(f"cannot reach Redis at {host}:{port_number} ({redacted(url)}) — start Redis "
                         f"(redis-server) or fix the host/port in REDIS_URL")
+
+
+def check_rabbitmq(env: dict[str, str]) -> None:
+    """Services mode: RabbitMQ answers the AMQP 0-9-1 protocol header (a Connection.Start method frame)."""
+    if env.get("KEFU_EVENT_STREAM") != "amqp":
+        return
+    host, port_number = env["RABBITMQ_HOST"], int(env["RABBITMQ_PORT"])
+    try:
+        with socket.create_connection((host, port_number), timeout=3) as s:
+            s.sendall(b"AMQP\x00\x00\x09\x01")
+            answer = s.recv(8)
+    except OSError:
+        answer = b""
+    if not answer.startswith(b"\x01"):
+        raise KefuError(f"cannot reach RabbitMQ at {host}:{port_number} ({redacted(env['RABBITMQ_URL'])}) — start "
+                        "RabbitMQ (rabbitmq-server) or fix RABBITMQ_URL")

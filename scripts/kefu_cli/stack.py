@@ -11,7 +11,7 @@ from pathlib import Path
 from .common import BOT_BIN, CRM_BIN, ROOT, VAR, KefuError, redacted, say
 from .config import configure
 from .model import ensure_model
-from .services import check_database, check_redis, port_free
+from .services import check_database, check_rabbitmq, check_redis, port_free
 from .supervision import Child, Supervisor, crash_message
 from .venvs import setup
 
@@ -86,6 +86,7 @@ def run() -> int:
         setup()
         check_database(env)
         check_redis(env.get("REDIS_URL"))
+        check_rabbitmq(env)
         model = ensure_model(env)
         prepare_database(env)
         supervisor = Supervisor(env)

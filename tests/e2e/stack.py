@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import jwt
 
-from tests.services import port_is_free
+from tests.services import namespaced, port_is_free
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
@@ -120,7 +120,8 @@ class Stack:
 
 
 def stack_env(var_dir: Path, crm_port: int, actions_port: int, rasa_port: int, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABASE_URL", "REDIS_", "RABBITMQ_", "KEFU_EVENT"))}
     env.update(
         KEFU_ENV="development",
         KEFU_VAR_DIR=str(var_dir),
@@ -134,6 +135,12 @@ def stack_env(var_dir: Path, crm_port: int, actions_port: int, rasa_port: int, *
         RASA_AUTH_TOKEN="e2e-rasa-token",
         CUSTOMER_TOKEN_SECRET="e2e-customer-token-secret",
         CRM_SECRET_KEY="e2e-crm-secret-key",
+        # Own exchange and queue on the shared RabbitMQ: no stack sees another's events.
+        KEFU_EVENTS_EXCHANGE=namespaced(f"kefu-e2e-{crm_port}"),
+        KEFU_EVENTS_QUEUE=namespaced(f"kefu_events_e2e_{crm_port}"),
+        # What ./kefu derives in services mode, here too for the Rasa instances tests start beside the stack.
+        RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/", RABBITMQ_HOST="127.0.0.1", RABBITMQ_PORT="5672",
+        RABBITMQ_USER="guest", RABBITMQ_PASSWORD="guest",
     )
     env.update(overrides)
     return env

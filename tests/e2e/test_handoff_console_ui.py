@@ -38,9 +38,11 @@ def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     folder = tmp_path_factory.mktemp("console-ui")
     database = f"sqlite:///{folder / 'crm.db'}"
     seeded_engine(database).dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABASE_URL", "REDIS_", "RABBITMQ_", "KEFU_EVENT"))}
     env.update(DATABASE_URL=database, RASA_URL=f"http://127.0.0.1:{RASA_PORT}", CRM_SERVICE_TOKEN=TOKEN,
-               KEFU_HANDOFF_POLL_SECONDS="0.5", PYTHONPATH=str(ROOT))
+               KEFU_HANDOFF_RETRY_SECONDS="0.5", KEFU_EVENT_STREAM="sql",
+               KEFU_EVENTS_DB=str(folder / "events.db"), PYTHONPATH=str(ROOT))
     processes = [serve("tests.e2e.handoff_fake_rasa:app", RASA_PORT, env, folder / "rasa.log"),
                  serve("crm_backend.main:app", CRM_PORT, env, folder / "crm.log")]
     urls = (f"http://127.0.0.1:{CRM_PORT}", f"http://127.0.0.1:{RASA_PORT}")
@@ -115,7 +117,7 @@ def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str],
             assert retried.value.status == 200 and retried.value.json()["delivery"] == "pending"
             expect(page.get_by_test_id("delivery-mark")).to_contain_text("未送达")
             httpx.post(f"{rasa_url}/_test/down", json={"down": False}, timeout=5)
-            try:  # Rasa is back: the Retry button or the poller's next round delivers it, whichever is first
+            try:  # Rasa is back: the Retry button or the retry timer's next round delivers it, whichever is first
                 page.get_by_test_id("retry").click(timeout=2_000)
             except PlaywrightTimeout:
                 pass

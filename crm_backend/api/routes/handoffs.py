@@ -22,7 +22,7 @@ from crm_backend.core.db import begin_write
 from crm_backend.core.rasa import RasaUnavailable
 from crm_backend.handoff import assignment, conversation, errors, live, present, service, tickets
 from crm_backend.handoff.audit import audit
-from crm_backend.handoff.models import Handoff, HandoffMessage, HandoffStatus
+from crm_backend.handoff.models import Handoff, HandoffMessage
 from crm_backend.handoff.schemas import (
     HandoffCreate,
     HandoffCreated,
@@ -76,22 +76,11 @@ def _detail(session: SessionDep, handoff: Handoff, language: str) -> HandoffDeta
                          customer=customer)
 
 
-async def _fresh_turns(session: SessionDep, handoff: Handoff) -> None:
-    """Copy the customer's latest turns now, even if the poller has not come round yet; Rasa down is no error."""
-    if handoff.status == HandoffStatus.RESOLVED:
-        return
-    try:
-        await live.sync_handoff(session, handoff=handoff, rasa=live.rasa_client())
-    except RasaUnavailable:
-        await run_in_threadpool(session.rollback)
-
-
 @router.get("/{handoff_id}", response_model=HandoffDetail)
 async def get_handoff(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent,
                       language: LanguageDep) -> HandoffDetail:
     """The whole conversation (bot turns included), the handoff reason and the customer 360 panel."""
     handoff = await run_in_threadpool(service.get_visible, session, handoff_id=handoff_id, agent=agent)
-    await _fresh_turns(session, handoff)
     return await run_in_threadpool(_detail, session, handoff, language)
 
 
@@ -180,7 +169,6 @@ def ticket(handoff_id: IdPath, body: TicketIn, session: SessionDep, agent: Curre
 async def resolve(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> ResolveOut:
     """Resolve once: hand the conversation back to the bot, which asks the CSAT question."""
     handoff = await run_in_threadpool(service.get_visible, session, handoff_id=handoff_id, agent=agent)
-    await _fresh_turns(session, handoff)  # keep the last customer turns before the handoff closes
 
     def close() -> bool:
         begin_write(session)

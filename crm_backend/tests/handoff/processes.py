@@ -25,11 +25,15 @@ def fresh_pg(name: str) -> str:
 
 
 @contextmanager
-def crm_processes(ports: tuple[int, ...], database: str, redis: str, token: str, logs: Path
-                  ) -> Iterator[list[str]]:
-    """uvicorn processes of the CRM on `ports`, sharing `database` and `redis`; stopped on exit."""
+def crm_processes(ports: tuple[int, ...], database: str, redis: str, token: str, logs: Path,
+                  **extra_env: str) -> Iterator[list[str]]:
+    """uvicorn processes of the CRM on `ports`, sharing `database` and `redis`; stopped on exit.
+
+    The retry timer and the event-stream consumer are off unless `extra_env` switches them on.
+    """
     env = {**os.environ, "DATABASE_URL": database, "REDIS_URL": redis, "CRM_SERVICE_TOKEN": token,
-           "RASA_URL": "http://127.0.0.1:18049", "KEFU_HANDOFF_POLLER": "0", "PYTHONPATH": str(ROOT)}
+           "RASA_URL": "http://127.0.0.1:18049", "KEFU_HANDOFF_TIMER": "0", "KEFU_EVENT_STREAM": "off",
+           "PYTHONPATH": str(ROOT), **extra_env}
     logs.mkdir(parents=True, exist_ok=True)
     processes = [subprocess.Popen([str(ROOT / ".venvs/crm/bin/python"), "-m", "uvicorn", "crm_backend.main:app",
                                    "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,

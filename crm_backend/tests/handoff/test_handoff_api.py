@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -139,13 +141,17 @@ def test_rasa_down_keeps_the_reply_queued_with_a_retry(client: TestClient, servi
     assert retried["delivery"] == "delivered" and retried["attempts"] == 2
 
 
-def test_customer_messages_from_the_tracker_appear_once(client: TestClient, service_headers: dict[str, str],
-                                                        rasa: FakeRasa) -> None:
+def test_customer_messages_from_the_stream_appear_once(client: TestClient, service_headers: dict[str, str],
+                                                       session: Session) -> None:
+    from crm_backend.conversation.consumer import store
+
     hid = create(client, service_headers, "c-live")["handoff_id"]
     login(client, "agent1")
     client.post(f"/api/v1/handoffs/{hid}/claim")
-    rasa.customer_says("c-live", "my parcel is late")
-    for _ in range(2):  # a second read must not duplicate it
+    event = json.dumps({"sender_id": "c-live", "event": "user", "text": "my parcel is late",
+                        "timestamp": time.time() + 1})
+    for _ in range(2):  # the broker delivers it twice: still one turn
+        store(session, [event])
         texts = [m["text"] for m in client.get(f"/api/v1/handoffs/{hid}").json()["messages"] if m["role"] == "user"]
     assert texts.count("my parcel is late") == 1
 

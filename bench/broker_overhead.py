@@ -1,0 +1,131 @@
+"""Bot latency and throughput with the event broker ON vs OFF, interleaved in rounds (issue 11).
+
+Two Kefu Rasa servers on the same model: A with `endpoints.yml` as shipped (Rasa's SQL event broker writing
+every tracker event to a file that the CRM consumes into its conversation store), B with the same endpoints
+minus `event_broker`. Rounds alternate A and B (1 user, then 20 concurrent users), so machine noise hits both
+alike; the medians over rounds are compared. Same request as bench/bot_latency.py (verified customers asking
+their points: Rasa → actions → CRM).
+
+    flock /tmp/kefu-ports.lock .venvs/bot/bin/python bench/broker_overhead.py [--rounds 3] [--messages 60]
+
+Ports 18070–18073 (CRM, actions, Rasa with broker, Rasa without). Writes bench/results/broker_overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bot_latency import (
+    ACTIONS_PORT,
+    BOT_BIN,
+    CRM_BIN,
+    CRM_PORT,
+    ROOT,
+    SECRET,
+    SERVICE_TOKEN,
+    Processes,
+    load,
+    log,
+    wait_http,
+)
+
+ON_PORT, OFF_PORT = 18072, 18073
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="Kefu model (default: newest models/kefu-*.tar.gz)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=60, help="messages per load level per round")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "broker_overhead.json"))
+    args = parser.parse_args()
+    models = sorted((ROOT / "models").glob("kefu-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    model = Path(args.model) if args.model else (models[-1] if models else None)
+    if model is None or not model.exists():
+        raise SystemExit("no Kefu model: run ./kefu train first")
+    work = Path(tempfile.mkdtemp(prefix="kefu-bench-broker-"))
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+    assert "event_broker" in endpoints, "endpoints.yml has no event broker to compare"
+    endpoints.pop("event_broker")
+    off_endpoints = work / "endpoints-off.yml"
+    off_endpoints.write_text(yaml.safe_dump(endpoints))
+    credentials = work / "credentials.yml"
+    credentials.write_text("rest:\n")
+    procs = Processes(work)
+    base = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "KEFU_ENV": "development", "CRM_SERVICE_TOKEN": SERVICE_TOKEN,
+            "CUSTOMER_TOKEN_SECRET": SECRET, "CRM_URL": f"http://127.0.0.1:{CRM_PORT}",
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
+            "DATABASE_URL": f"sqlite:///{work / 'crm.db'}", "KEFU_EVENTS_DB": str(work / "events.db"),
+            "KEFU_EVENT_STREAM": "sql"}
+    base.pop("REDIS_URL", None)
+    results: dict[str, Any] = {"model": model.name, "rounds": args.rounds, "machine_cpus": os.cpu_count(),
+                               "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    try:
+        for step in ("migrate", "seed"):
+            subprocess.run([str(CRM_BIN / "python"), "-m", "crm_backend.cli", step], cwd=ROOT, env=base, check=True,
+                           capture_output=True)
+        crm = procs.start("crm", [str(CRM_BIN / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",
+                                  "127.0.0.1", "--port", str(CRM_PORT)], base)
+        actions = procs.start("actions", [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+                                          "--port", str(ACTIONS_PORT)], base)
+        rasa = {}
+        for name, port, file in (("broker_on", ON_PORT, "endpoints.yml"), ("broker_off", OFF_PORT, str(off_endpoints))):
+            rasa[name] = procs.start(name, [str(BOT_BIN / "python"), "-m", "bot.server", "run", "--port", str(port),
+                                            "--interface", "127.0.0.1", "--model", str(model), "--endpoints", file,
+                                            "--credentials", str(credentials)], base)
+        wait_http(f"http://127.0.0.1:{CRM_PORT}/health", 120, crm, "CRM")
+        wait_http(f"http://127.0.0.1:{ACTIONS_PORT}/health", 120, actions, "action server")
+        for name, port in (("broker_on", ON_PORT), ("broker_off", OFF_PORT)):
+            wait_http(f"http://127.0.0.1:{port}/", 400, rasa[name], name)
+        rounds: dict[str, dict[int, list[dict[str, Any]]]] = {"broker_on": {1: [], 20: []},
+                                                              "broker_off": {1: [], 20: []}}
+        for r in range(args.rounds):
+            order = [("broker_on", ON_PORT), ("broker_off", OFF_PORT)]
+            for name, port in order if r % 2 == 0 else order[::-1]:
+                for users in (1, 20):
+                    figures = asyncio.run(load(port, users, max(1, args.messages // users), True, 10))
+                    rounds[name][users].append(figures)
+                    log(f"round {r} {name:<10} users={users:>2} p50 {figures['p50_ms']:7.1f} ms "
+                        f"{figures['msg_per_s']:6.1f} msg/s")
+        results["rounds_raw"] = rounds
+        summary = {}
+        for users in (1, 20):
+            on = rounds["broker_on"][users]
+            off = rounds["broker_off"][users]
+            summary[f"users_{users}"] = {
+                "on_p50_ms": statistics.median(f["p50_ms"] for f in on),
+                "off_p50_ms": statistics.median(f["p50_ms"] for f in off),
+                "on_msg_per_s": statistics.median(f["msg_per_s"] for f in on),
+                "off_msg_per_s": statistics.median(f["msg_per_s"] for f in off),
+            }
+            summary[f"users_{users}"]["throughput_on_over_off"] = round(
+                summary[f"users_{users}"]["on_msg_per_s"] / summary[f"users_{users}"]["off_msg_per_s"], 2)
+        results["summary"] = summary
+        time.sleep(2)
+        results["events_file_bytes"] = (work / "events.db").stat().st_size if (work / "events.db").exists() else 0
+        results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        log(json.dumps(summary))
+    finally:
+        procs.stop()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

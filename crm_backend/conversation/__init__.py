@@ -1,0 +1,1 @@
+"""Conversation store fed by Rasa's event broker (RabbitMQ in services mode, an SQLite file otherwise)."""
