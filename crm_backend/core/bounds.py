@@ -19,4 +19,5 @@ DbId = Annotated[int, Field(ge=1, le=INT_MAX)]
 DbInt = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
 # Path and query parameters.
 IdPath = Annotated[int, Path(ge=1, le=INT_MAX)]
+IdQuery = Annotated[int | None, Query(ge=1, le=INT_MAX)]
 OffsetQuery = Annotated[int, Query(ge=0, le=INT_MAX)]

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crm_backend.core.bounds import DbId
+
 Segment = Literal["value", "potential", "secondary", "low"]
 Stage = Literal["acquisition", "conversion", "retention", "upgrade", "decline"]
 Tier = Literal["regular", "silver", "gold", "diamond"]
@@ -26,10 +28,10 @@ class AudienceRule(BaseModel):
     birthday_this_month: bool = False
     within_pct_of_next_tier: float | None = Field(default=None, gt=0, le=100)
     joined_within_days: int | None = Field(default=None, ge=1, le=3650)
-    days_since_last_order_min: int | None = Field(default=None, ge=0)
-    days_since_last_order_max: int | None = Field(default=None, ge=0)
-    days_since_last_contact_min: int | None = Field(default=None, ge=0)
-    days_since_last_contact_max: int | None = Field(default=None, ge=0)
+    days_since_last_order_min: int | None = Field(default=None, ge=0, le=36_500)
+    days_since_last_order_max: int | None = Field(default=None, ge=0, le=36_500)
+    days_since_last_contact_min: int | None = Field(default=None, ge=0, le=36_500)
+    days_since_last_contact_max: int | None = Field(default=None, ge=0, le=36_500)
     languages: list[Literal["zh", "en"]] | None = None
     channels: list[Channel] | None = None
 
@@ -115,7 +117,7 @@ class OptOutIn(BaseModel):
 
     channel: str = Field(min_length=1, max_length=32)
     sender_id: str | None = Field(default=None, max_length=191)
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     kind: Literal["marketing", "service", "all"] = "marketing"
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from crm_backend.api.deps import CurrentCustomerId, LanguageDep, ServiceAuth, SessionDep
 from crm_backend.console import auth, pages
 from crm_backend.console.deps import CurrentSupervisor
+from crm_backend.core.bounds import IdPath, IdQuery
 from crm_backend.playbook import delivery, service, templates
 from crm_backend.playbook.queue import get_queue
 from crm_backend.playbook.schemas import Measurement, OptOutIn, OptOutOut, PlaybookIn, PlaybookOut, RunOut
@@ -30,8 +31,7 @@ def _out(playbook: object) -> PlaybookOut:
 
 @router.get("/playbooks", response_model=list[PlaybookOut])
 def list_playbooks(session: SessionDep, _s: CurrentSupervisor) -> list[PlaybookOut]:
-    if service.ensure_defaults(session):
-        session.commit()
+    service.ensure_defaults(session)
     return [_out(p) for p in service.repository.playbooks(session)]
 
 
@@ -50,23 +50,21 @@ def create_playbook(body: PlaybookIn, session: SessionDep, supervisor: CurrentSu
         n += 1
         unique = f"{key}_{n}"
     playbook = service.create(session, data=body, key=unique, by=supervisor)
-    session.commit()
     return _out(playbook)
 
 
 @router.put("/playbooks/{playbook_id}", response_model=PlaybookOut)
-def update_playbook(playbook_id: int, body: PlaybookIn, session: SessionDep,
+def update_playbook(playbook_id: IdPath, body: PlaybookIn, session: SessionDep,
                     supervisor: CurrentSupervisor) -> PlaybookOut:
     playbook = service.update(session, playbook_id=playbook_id, data=body, by=supervisor)
-    session.commit()
     return _out(playbook)
 
 
 @router.post("/playbooks/{playbook_id}/run", response_model=RunOut)
-def run_playbook(playbook_id: int, session: SessionDep, _s: CurrentSupervisor) -> RunOut:
+def run_playbook(playbook_id: IdPath, session: SessionDep, _s: CurrentSupervisor) -> RunOut:
     """Start today's occurrence now (a second call re-queues only what is still pending)."""
     started = service.start_run(session, playbook_id=playbook_id)
-    session.commit()
+    session.commit()  # the workers read the deliveries: they must be stored before they are queued
     queued = get_queue().enqueue(started.to_send)
     run = started.run
     return RunOut(run_id=run.id, playbook_id=playbook_id, occurrence=run.occurrence, treated=run.treated,
@@ -74,13 +72,13 @@ def run_playbook(playbook_id: int, session: SessionDep, _s: CurrentSupervisor) -
 
 
 @router.get("/playbooks/{playbook_id}/measurement", response_model=Measurement)
-def measurement(playbook_id: int, session: SessionDep, _s: CurrentSupervisor, run_id: int | None = None
-                ) -> Measurement:
+def measurement(playbook_id: IdPath, session: SessionDep, _s: CurrentSupervisor,
+                run_id: IdQuery = None) -> Measurement:
     return service.measure(session, playbook_id=playbook_id, run_id=run_id)
 
 
 @router.get("/playbooks/{playbook_id}/runs", response_model=list[Measurement])
-def run_measurements(playbook_id: int, session: SessionDep, _s: CurrentSupervisor) -> list[Measurement]:
+def run_measurements(playbook_id: IdPath, session: SessionDep, _s: CurrentSupervisor) -> list[Measurement]:
     return [service.measure(session, playbook_id=playbook_id, run_id=r.id)
             for r in service.runs(session, playbook_id=playbook_id)]
 
@@ -90,7 +88,6 @@ def opt_out(body: OptOutIn, session: SessionDep, _: ServiceAuth, language: Langu
     """"退订" / "unsubscribe" / "stop messages" on any channel: effective at once, confirmation in the language."""
     customer_id, message = service.opt_out(session, channel=body.channel, sender_id=body.sender_id,
                                            customer_id=body.customer_id, kind=body.kind, language=language)
-    session.commit()
     return OptOutOut(customer_id=customer_id, opted_out=True, message=message)
 
 
@@ -98,7 +95,6 @@ def opt_out(body: OptOutIn, session: SessionDep, _: ServiceAuth, language: Langu
 def widget_outreach(session: SessionDep, customer_id: CurrentCustomerId) -> list[WidgetMessage]:
     """Messages a playbook left for this customer's next website visit (each is shown once)."""
     rows = delivery.widget_messages(session, customer_id=customer_id)
-    session.commit()
     return [WidgetMessage(id=r.id, text=r.text) for r in rows]
 
 
@@ -110,8 +106,7 @@ def playbooks_page(request: Request, session: SessionDep) -> Response:
     row, agent = found
     if agent.role not in ("supervisor", "admin"):
         return RedirectResponse("/console", status_code=303)
-    if service.ensure_defaults(session):
-        session.commit()
+    service.ensure_defaults(session)
     items = [(p, service.measure(session, playbook_id=p.id),
               [(r, service.measure(session, playbook_id=p.id, run_id=r.id))
                for r in service.runs(session, playbook_id=p.id)[:10]])
