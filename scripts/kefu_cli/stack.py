@@ -27,7 +27,7 @@ def build_children(env: dict[str, str], model: Path) -> list[Child]:
                 "--credentials", env.get("KEFU_CREDENTIALS", "credentials.yml")]
     return [
         Child("crm", "CRM backend", [str(CRM_BIN / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",
-                                     "127.0.0.1", "--port", str(crm_port), "--proxy-headers"],
+                                     "127.0.0.1", "--port", str(crm_port), "--no-proxy-headers"],
               crm_port, f"http://127.0.0.1:{crm_port}/health"),
         Child("actions", "action server", [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
                                            "--port", str(actions_port)],
@@ -57,13 +57,14 @@ def banner(env: dict[str, str], seconds: float) -> str:
     backends = (f"PostgreSQL/DB {redacted(env['DATABASE_URL'])}" if not env["DATABASE_URL"].startswith("sqlite")
                 else f"SQLite {env['DATABASE_URL'][len('sqlite:///'):]}")
     stores = f"Redis {redacted(env['REDIS_URL'])}" if env.get("REDIS_URL") else "in-memory tracker and lock stores"
+    # The CRM serves its API docs in development only (API_DOCS=true switches them on elsewhere).
+    docs = f"  API docs            {crm}/docs\n" if env.get("KEFU_ENV", "development") == "development" else ""
     chat = "python3 scripts/chat.py" + ("" if rasa == DEFAULT_RASA_URL else f" --rasa {rasa}")
     return f"""
 Kefu is up in {seconds:.0f} s  ({backends}; {stores})
   Website chat page   {crm}/demo
   Agent console       {crm}/console       (agent1 / agent1-pass, supervisor / supervisor-pass)
-  API docs            {crm}/docs
-  Rasa HTTP API       {rasa}              (token: RASA_AUTH_TOKEN)
+{docs}  Rasa HTTP API       {rasa}              (token: RASA_AUTH_TOKEN)
 Chat from another terminal while this runs:
   {chat}
       (add --customer 1 to chat as a verified customer; /restart starts over, /quit leaves)

@@ -17,7 +17,8 @@ from crm_backend.conversation.schemas import ConversationOut, ConversationPage, 
 from crm_backend.core.bounds import INT_MAX, IdPath
 from crm_backend.core.db import begin_write
 from crm_backend.core.errors import NotFoundError, ValidationFailed
-from crm_backend.core.rasa import RasaUnavailable, rasa_client
+from crm_backend.core.rasa import RasaUnavailable
+from crm_backend.handoff import live
 from crm_backend.dashboard.service import default_period
 from crm_backend.handoff.settings import is_supervisor
 
@@ -101,7 +102,7 @@ async def erase_customer(customer_id: IdPath, session: SessionDep, _: ServiceAut
         return deleted
 
     senders = await run_in_threadpool(delete)
-    rasa, failed = rasa_client(), []
+    rasa, failed = live.rasa_client(), []
     for sender in senders:
         try:
             await rasa.erase(sender)
