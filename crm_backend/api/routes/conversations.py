@@ -18,8 +18,8 @@ from crm_backend.core.bounds import INT_MAX, IdPath
 from crm_backend.core.db import begin_write
 from crm_backend.core.errors import NotFoundError, ValidationFailed
 from crm_backend.core.rasa import RasaUnavailable
-from crm_backend.handoff import live
 from crm_backend.dashboard.service import default_period
+from crm_backend.handoff import live
 from crm_backend.handoff.settings import is_supervisor
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
