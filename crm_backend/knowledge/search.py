@@ -7,12 +7,14 @@ building an index only reads them. Scores are combined into a confidence in [0, 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,12 +61,32 @@ def embed_query(text: str) -> np.ndarray:
     return vector
 
 
+PRECOMPUTED = Path(__file__).parent / "demo" / "vectors.npz"
+
+
+def version_key(title: str, body: str, tags: Sequence[str]) -> str:
+    return hashlib.sha1("\x1f".join([title, body, *tags]).encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _precomputed() -> dict[str, bytes]:
+    """Vectors of the demo articles, shipped with them so seeding does not spend minutes embedding."""
+    if not PRECOMPUTED.is_file():
+        return {}
+    with np.load(PRECOMPUTED) as data:
+        return {key: data[key].astype(np.float32).tobytes() for key in data.files}
+
+
 def embed_version(title: str, body: str, tags: Sequence[str]) -> tuple[bytes, bytes]:
     """Stored vectors of one language version.
 
     The title (a customer's question) and tags are embedded as an e5 `query:`, so a question is compared
     with a question (symmetric); title + body as a `passage:`.
     """
+    key = version_key(title, body, tags)
+    shipped = _precomputed()
+    if f"t{key}" in shipped and f"b{key}" in shipped:
+        return shipped[f"t{key}"], shipped[f"b{key}"]
     heading = f"{title} | {', '.join(tags)}" if tags else title
     title_vector = np.asarray(_model().query(heading), dtype=np.float32).reshape(DIM)
     return title_vector.tobytes(), embed_passages([f"{title}\n{plain_text(body)}"])[0].tobytes()
