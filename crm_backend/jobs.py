@@ -7,6 +7,8 @@
   undelivered agent replies are retried every `kefu_handoff_retry_seconds` while any wait, otherwise a
   round runs every `kefu_handoff_idle_seconds` for vanished agents (`handoff/live.py`); a failed delivery
   wakes it at once;
+- a one-off warm-up of knowledge search (jieba's dictionary, the e5 model) in a thread, so the first
+  customer question does not pay for it;
 - the conversation stream consumer (a thread, `KEFU_EVENT_STREAM`: amqp, sql or off) and the transcript
   retention job (a thread, on the maintenance interval): `crm_backend/conversation/runner.py`.
 """
@@ -25,6 +27,7 @@ from crm_backend.core.bus import get_bus, set_bus
 from crm_backend.core.config import Settings
 from crm_backend.core.db import get_sessionmaker, write_unit
 from crm_backend.handoff import live
+from crm_backend.knowledge.search import warm_up as warm_up_knowledge
 from crm_backend.points.service import expire_all
 from crm_backend.tier.service import review_all
 
@@ -122,6 +125,7 @@ class Jobs:
             if self.settings.maintenance_interval_seconds > 0:
                 self.threads.append(stream.RetentionThread(self.settings, self.settings.maintenance_interval_seconds,
                                                            self.settings.maintenance_initial_delay_seconds))
+        threading.Thread(target=warm_up_knowledge, name="knowledge-warm-up", daemon=True).start()
         for thread in self.threads:
             thread.start()
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_backend.core.bounds import INT_MAX, DbId
+
 Status = Literal["draft", "published", "archived"]
 LanguageCode = Literal["zh", "en"]
 
@@ -26,7 +28,7 @@ class ArticleIn(BaseModel):
 
 
 class ArticleUpdate(BaseModel):
-    version: int = Field(description="the version the editor started from (optimistic concurrency)")
+    version: int = Field(ge=1, le=INT_MAX, description="the version the editor started from (optimistic concurrency)")
     category: str
     tags: list[str] = Field(default_factory=list)
     zh: VersionIn | None = None
@@ -35,7 +37,7 @@ class ArticleUpdate(BaseModel):
 
 
 class StatusChange(BaseModel):
-    version: int
+    version: DbId
     status: Status
 
 
@@ -131,7 +133,7 @@ class AnswerOut(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    article_id: int
+    article_id: DbId
     helpful: bool
     language: LanguageCode
     conversation_id: str | None = Field(default=None, max_length=128)

@@ -85,12 +85,17 @@ def test_a_published_article_is_answered_in_the_widget_within_5_s_and_no_offers_
     assert en_seconds < ANSWER_DEADLINE_S and zh_seconds < ANSWER_DEADLINE_S
     link = en.page.locator(".kefu-msg-bot a.kefu-link", has_text="/help/a/umbrella-lending").last
     assert link.get_attribute("href", timeout=10_000) == f"{stack.crm_url}/help/a/umbrella-lending?lang=en"
+    # Wait for the reply to the click itself: a decline before the refresh also mentions a human.
+    count = len(en.bot_texts())
     en.page.get_by_role("button", name="No").last.click()
-    en.wait_for_text("talk to a human")
+    en.wait_for_bot_messages(count + 1)
+    assert "talk to a human" in en.bot_texts()[-1]
     assert en.page.get_by_role("button", name="Talk to a human").last.is_visible()
     en.screenshot(artifacts / "knowledge-widget-en.png")
+    count = len(zh.bot_texts())
     zh.page.get_by_role("button", name="没有帮助").last.click()
-    zh.wait_for_text("转接人工客服")
+    zh.wait_for_bot_messages(count + 1)
+    assert "转接人工客服" in zh.bot_texts()[-1]
     assert CJK.search(zh.bot_texts()[-1]) and zh.page.get_by_role("button", name="转人工").last.is_visible()
     zh.screenshot(artifacts / "knowledge-widget-zh.png")
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from crm_backend.api.deps import CurrentSupervisor, SessionDep, require_service_token
 from crm_backend.console import auth, pages
+from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.knowledge import bulk, service
 from crm_backend.knowledge.markdown import render_html
@@ -39,8 +37,7 @@ from crm_backend.knowledge.schemas import (
     StatusChange,
     VersionOut,
 )
-from crm_backend.knowledge.search import ANSWER_THRESHOLD, embed_query
-from crm_backend.knowledge.text import tokens
+from crm_backend.knowledge.search import ANSWER_THRESHOLD
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/knowledge", tags=["knowledge"])
@@ -91,12 +88,12 @@ def create_article(body: ArticleIn, session: SessionDep, supervisor: CurrentSupe
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)
-def get_article(article_id: int, session: SessionDep, _supervisor: CurrentSupervisor) -> ArticleOut:
+def get_article(article_id: IdPath, session: SessionDep, _supervisor: CurrentSupervisor) -> ArticleOut:
     return article_out(service.get_article(session, article_id=article_id))
 
 
 @router.put("/articles/{article_id}", response_model=ArticleOut)
-def update_article(article_id: int, body: ArticleUpdate, session: SessionDep,
+def update_article(article_id: IdPath, body: ArticleUpdate, session: SessionDep,
                    supervisor: CurrentSupervisor) -> ArticleOut:
     """Save an edit of version `version`; 409 `article_conflict` (with the diff) if someone saved since."""
     article = service.update_article(session, article_id=article_id, data=body, author=supervisor.username)
@@ -105,7 +102,7 @@ def update_article(article_id: int, body: ArticleUpdate, session: SessionDep,
 
 
 @router.post("/articles/{article_id}/status", response_model=ArticleOut)
-def change_status(article_id: int, body: StatusChange, session: SessionDep,
+def change_status(article_id: IdPath, body: StatusChange, session: SessionDep,
                   supervisor: CurrentSupervisor) -> ArticleOut:
     """Publish, unpublish (draft) or archive; a published article is answerable within seconds everywhere."""
     article = service.set_status(session, article_id=article_id, status=body.status, version=body.version,
@@ -115,7 +112,7 @@ def change_status(article_id: int, body: StatusChange, session: SessionDep,
 
 
 @router.get("/articles/{article_id}/revisions", response_model=list[RevisionOut])
-def revisions(article_id: int, session: SessionDep, _supervisor: CurrentSupervisor) -> list[RevisionOut]:
+def revisions(article_id: IdPath, session: SessionDep, _supervisor: CurrentSupervisor) -> list[RevisionOut]:
     service.get_article(session, article_id=article_id)
     return [RevisionOut.model_validate(r) for r in service.repository.revisions(session, article_id)]
 
@@ -319,28 +316,3 @@ def editor_page(request: Request, session: SessionDep) -> Response:
         return RedirectResponse("/console", status_code=303)
     return pages.render(request, "knowledge.html", {"agent": agent, "csrf_token": row.csrf_token,
                                                     "categories": CATEGORIES})
-
-
-# ----------------------------------------------------------------------------- start-up
-
-
-def _warm_up() -> None:
-    """Load jieba's dictionary and the e5 model (≈2 s, more under load) before the first customer asks."""
-    try:
-        tokens("预热 warm up")
-        embed_query("warm up")
-    except Exception:  # a failed warm-up only makes the first search slower
-        log.exception("knowledge search warm-up failed")
-
-
-def install(app: FastAPI) -> None:
-    """Warm the search models in a background thread when the app starts (not at import, not in requests)."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
-        threading.Thread(target=_warm_up, name="knowledge-warm-up", daemon=True).start()
-        async with inner(running):
-            yield
-
-    app.router.lifespan_context = lifespan

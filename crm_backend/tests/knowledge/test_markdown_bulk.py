@@ -57,3 +57,13 @@ def test_malformed_markdown_import_names_the_problem(text: str, fragment: str) -
 def test_csv_without_the_columns_is_refused() -> None:
     with pytest.raises(ImportFailed, match="missing columns"):
         parse_csv("slug,title\nx,y\n")
+
+
+def test_shipped_vectors_cover_every_demo_version_so_seeding_needs_no_embedding() -> None:
+    from crm_backend.knowledge import search
+
+    search._precomputed.cache_clear()
+    shipped = search._precomputed()
+    missing = [(a.slug, lang) for a in demo_articles() for lang, (title, body) in a.versions.items()
+               if f"b{search.version_key(title, body, a.tags)}" not in shipped]
+    assert missing == [], f"run `python -m crm_backend.knowledge.precompute`: {missing[:5]}"
