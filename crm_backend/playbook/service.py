@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
 from crm_backend.core.db import begin_write, utcnow
-from crm_backend.core.errors import NotFoundError, ValidationFailed
+from crm_backend.core.errors import CustomerNotFound, NotFoundError, ValidationFailed
+from crm_backend.customer.models import Customer
 from crm_backend.identity.models import ChannelIdentity
 from crm_backend.order.models import Order, ShippingEvent
 from crm_backend.playbook import audience, repository, templates
@@ -247,9 +248,11 @@ def opt_out(session: Session, *, channel: str, sender_id: str | None, customer_i
     if customer_id is None and sender_id:
         customer_id = session.scalar(select(ChannelIdentity.customer_id).where(
             ChannelIdentity.channel == channel, ChannelIdentity.sender_id == sender_id))
+    elif customer_id is not None and session.get(Customer, customer_id) is None:
+        raise CustomerNotFound(customer_id)
     if customer_id is not None:
         prefs = repository.preference(session, customer_id, lock=True, create=True)
-        assert prefs is not None
+        assert prefs is not None  # created above, or by a concurrent request
         prefs.marketing_opt_out = True
         if kind in ("service", "all"):
             prefs.service_opt_out = True

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.templating import Jinja2Templates
 
 from crm_backend.api.deps import CurrentSupervisor, SessionDep, require_service_token
+from crm_backend.api.responses import error_responses
 from crm_backend.console import auth, pages
 from crm_backend.core.bounds import IdPath
 from crm_backend.core.pagination import Page, PageDep
@@ -164,7 +165,8 @@ def answer(body: AnswerIn, session: SessionDep) -> AnswerOut:
         passage=hit.passage, url=article_url(hit.slug, hit.language), score=hit.score))
 
 
-@router.post("/feedback", status_code=201, dependencies=[Depends(require_service_token)])
+@router.post("/feedback", status_code=201, dependencies=[Depends(require_service_token)],
+             responses=error_responses(404))
 def feedback(body: FeedbackIn, session: SessionDep) -> dict[str, Any]:
     """"Did this answer your question?" — recorded against the article."""
     row = service.record_feedback(session, article_id=body.article_id, helpful=body.helpful, language=body.language,

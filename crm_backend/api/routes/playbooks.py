@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from crm_backend.api.deps import CurrentCustomerId, LanguageDep, ServiceAuth, SessionDep
+from crm_backend.api.responses import error_responses
 from crm_backend.console import auth, pages
 from crm_backend.console.deps import CurrentSupervisor
 from crm_backend.core.bounds import IdPath, IdQuery
@@ -83,7 +84,7 @@ def run_measurements(playbook_id: IdPath, session: SessionDep, _s: CurrentSuperv
             for r in service.runs(session, playbook_id=playbook_id)]
 
 
-@router.post("/messaging/opt-out", response_model=OptOutOut)
+@router.post("/messaging/opt-out", response_model=OptOutOut, responses=error_responses(404))
 def opt_out(body: OptOutIn, session: SessionDep, _: ServiceAuth, language: LanguageDep) -> OptOutOut:
     """"退订" / "unsubscribe" / "stop messages" on any channel: effective at once, confirmation in the language."""
     customer_id, message = service.opt_out(session, channel=body.channel, sender_id=body.sender_id,
