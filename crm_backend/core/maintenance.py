@@ -10,6 +10,7 @@ import logging
 import threading
 
 from crm_backend.core.db import get_sessionmaker
+from kefu_ops.metrics import worker_round
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ class MaintenanceThread:
         while not self.stop_event.wait(delay):
             try:
                 expired, changed = run_once()
+                worker_round("maintenance", ok=True)
                 log.info("maintenance: %s points expired, %s tier changes", expired, changed)
             except Exception:  # logged; retried next interval
+                worker_round("maintenance", ok=False)
                 log.exception("maintenance run failed")
             delay = self.interval

@@ -27,6 +27,7 @@ from crm_backend.core.db import get_sessionmaker
 from crm_backend.handoff import service, tickets
 from crm_backend.handoff.models import Handoff, HandoffMessage, HandoffStatus
 from crm_backend.handoff.rasa import RasaClient, RasaUnavailable
+from kefu_ops.metrics import worker_round
 
 log = logging.getLogger(__name__)
 CHANNEL = "handoffs"
@@ -123,9 +124,11 @@ async def run_poller(interval: float) -> None:
     while True:
         try:
             await poll_once()
+            worker_round("handoff_poller", ok=True)
         except asyncio.CancelledError:
             raise
         except Exception:  # the poller must survive a bad round (DB restart, bad data)
+            worker_round("handoff_poller", ok=False)
             log.exception("handoff poller round failed")
         await asyncio.sleep(interval)
 
