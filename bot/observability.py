@@ -1,6 +1,6 @@
 """Metrics and log context of Kefu's Rasa server; `/metrics` is served on Rasa's own Sanic app.
 
-Besides HTTP latency and errors (kefu_ops.sanic_metrics) it counts what operators ask about: messages by
+Besides HTTP latency and errors (kefu_ops.sanic) it counts what operators ask about: messages by
 channel and language, the intent confidence distribution, NLU fallbacks, the time Rasa takes to answer
 a message (whatever the channel: REST, socket.io, chat apps) and the loaded model's id and training time.
 Every log line written while a message is handled carries its conversation (kefu_ops.logs).
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
 import time
 from typing import Any
 
@@ -30,6 +31,7 @@ CONFIDENCE = Histogram("kefu_bot_intent_confidence", "Confidence of the top inte
 NLU_FALLBACKS = Counter("kefu_bot_nlu_fallbacks_total", "Messages whose intent fell below the fallback threshold.",
                         ["language"])
 LANGUAGES = ("zh", "en")
+log = logging.getLogger(__name__)
 NLU_FALLBACK_INTENT = "nlu_fallback"
 
 # What parse_message learnt about the message that handle_message is handling (same asyncio task).
@@ -56,7 +58,11 @@ def observe_parse(parse_data: dict[str, Any]) -> None:
         NLU_FALLBACKS.labels(language).inc()
     holder = _parsed.get()
     if holder is not None:
-        holder["language"] = language
+        holder.update(language=language, intent=intent.get("name"), confidence=confidence)
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
 
 
 class ModelCollector(Collector):
@@ -94,18 +100,25 @@ def _wrap_processor() -> None:
     async def timed_handle_message(self: Any, message: Any) -> Any:
         holder: dict[str, Any] = {}
         token, conversation = _parsed.set(holder), bind_conversation(getattr(message, "sender_id", None))
-        started = time.perf_counter()
+        started, outcome = time.perf_counter(), "error"
         channel = _channel(message)
         try:
-            return await handle_message(self, message)
+            result = await handle_message(self, message)
+            outcome = "ok"
+            return result
         except Exception:
             MESSAGE_ERRORS.labels(channel).inc()
             raise
         finally:
+            seconds = time.perf_counter() - started
+            REPLY_SECONDS.labels(channel).observe(seconds)
+            MESSAGES.labels(channel, holder.get("language", "unknown")).inc()
+            # One line per message, like an access log: what was understood, never what was written.
+            log.info("message %s: channel=%s language=%s intent=%s confidence=%s in %.0f ms", outcome, channel,
+                     holder.get("language", "unknown"), holder.get("intent"), _rounded(holder.get("confidence")),
+                     seconds * 1000)
             _parsed.reset(token)
             reset_conversation(conversation)
-            REPLY_SECONDS.labels(channel).observe(time.perf_counter() - started)
-            MESSAGES.labels(channel, holder.get("language", "unknown")).inc()
 
     @functools.wraps(parse_message)
     async def observed_parse_message(self: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
@@ -126,7 +139,7 @@ _model_collector: ModelCollector | None = None
 def install(app: Any) -> None:
     """Instrument Rasa's Sanic app and its message processor (once per process)."""
     global _model_collector
-    from kefu_ops.sanic_metrics import instrument
+    from kefu_ops.sanic import instrument
 
     _wrap_processor()
     instrument(app)

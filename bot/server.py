@@ -62,6 +62,8 @@ def install_observability() -> None:
     from bot import observability
 
     configure_app = rasa.core.run.configure_app
+    if getattr(configure_app, "_kefu_observed", False):
+        return
 
     @functools.wraps(configure_app)
     def observed_configure_app(*args: Any, **kwargs: Any) -> Any:
@@ -69,6 +71,7 @@ def install_observability() -> None:
         observability.install(app)
         return app
 
+    observed_configure_app._kefu_observed = True  # type: ignore[attr-defined]
     rasa.core.run.configure_app = observed_configure_app
 
 

@@ -56,10 +56,16 @@ class _KefuRecord:
 
     def __init__(self, record: logging.LogRecord, formatter: logging.Formatter) -> None:
         self.ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
-        self.msg = redact(record.getMessage())
-        self.exc = redact(formatter.formatException(record.exc_info)) if record.exc_info else None
         conversation = getattr(record, "conversation_id", None) or _conversation.get()
         self.conversation = conversation_ref(conversation) if conversation else None
+        self.msg = self._private(record.getMessage(), conversation)
+        self.exc = self._private(formatter.formatException(record.exc_info), conversation) if record.exc_info else None
+
+    def _private(self, text: str, conversation: str | None) -> str:
+        # The raw id also shows up inside URLs (access logs of `/identity/channels/rest/<sender>`).
+        if conversation and self.conversation:
+            text = text.replace(conversation, self.conversation)
+        return redact(text)
 
 
 class JsonFormatter(logging.Formatter):

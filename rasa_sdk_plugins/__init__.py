@@ -5,12 +5,14 @@ format and conversation id on the action server, whatever starts it (`python -m 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from typing import Any
 
 import pluggy
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
+log = logging.getLogger("actions.server")
 
 
 class KefuActionServer:
@@ -43,8 +45,9 @@ def _time_actions() -> None:
             outcome = "ok"
             return result
         finally:
-            label = name if known else "unknown"
-            ACTION_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
+            label, seconds = (name if known else "unknown"), time.perf_counter() - started
+            ACTION_SECONDS.labels(label, outcome).observe(seconds)
+            log.info("action %s %s in %.0f ms", label, outcome, seconds * 1000)
             if name in FALLBACK_ACTIONS:
                 language = ((action_call.get("tracker") or {}).get("slots") or {}).get("language")
                 FALLBACKS.labels(name, language if language in ("zh", "en") else "unknown").inc()

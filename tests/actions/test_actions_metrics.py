@@ -11,8 +11,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import requests
 import pytest
+import requests
 from action_helpers import make_tracker
 from prometheus_client import REGISTRY
 

@@ -84,3 +84,14 @@ def test_console_format_is_one_readable_line(monkeypatch: pytest.MonkeyPatch) ->
     assert logs.log_format() == "json"
     monkeypatch.setenv("KEFU_LOG_FORMAT", "console")
     assert logs.log_format() == "console"
+
+
+def test_the_raw_conversation_id_in_a_url_becomes_its_reference(captured: io.StringIO) -> None:
+    token = logs.bind_conversation("wechat-openid-o6_bmjrPTlm6")
+    try:
+        logging.getLogger("kefu.test.logs").info('"GET /api/v1/identity/channels/wechat/wechat-openid-o6_bmjrPTlm6"')
+    finally:
+        logs.reset_conversation(token)
+    [line] = lines(captured)
+    ref = logs.conversation_ref("wechat-openid-o6_bmjrPTlm6")
+    assert "o6_bmjrPTlm6" not in line["msg"] and f"/identity/channels/wechat/{ref}" in line["msg"]
