@@ -137,10 +137,17 @@ _model_collector: ModelCollector | None = None
 
 
 def install(app: Any) -> None:
-    """Instrument Rasa's Sanic app and its message processor (once per process)."""
+    """Kefu's log format, and metrics on Rasa's Sanic app and its message processor."""
     global _model_collector
+    from kefu_ops.logs import configure
     from kefu_ops.sanic import instrument
 
+    configure("rasa")
+
+    async def _reconfigure(*_: Any) -> None:
+        configure("rasa")  # again once serving, whatever Rasa's start-up added meanwhile
+
+    app.register_listener(_reconfigure, "after_server_start")
     _wrap_processor()
     instrument(app)
     if _model_collector is not None:
