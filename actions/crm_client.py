@@ -7,12 +7,15 @@ an answer with an error body raises `CrmError` carrying the contract's error `co
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from typing import Any, Literal, TypedDict
 
 import aiohttp
 
 from actions.config import get_settings
+from actions.metrics import CRM_FAILURES, CRM_SECONDS, path_template
+from kefu_ops.logs import CONVERSATION_HEADER, current_conversation
 
 DEFAULT_TIMEOUT_S = 3.0
 KNOWLEDGE_TIMEOUT_S = 6.0
@@ -146,7 +149,11 @@ class CrmClient:
         headers = {"Authorization": f"Bearer {self.token}", "Accept-Language": self.language}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        conversation = current_conversation()
+        if conversation:
+            headers[CONVERSATION_HEADER] = conversation
         url = f"{self.base_url}/api/v1{path}"
+        template, started = path_template(path), time.perf_counter()
         try:
             async with _session().request(method, url, json=json, params=params, headers=headers,
                                           timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
@@ -156,8 +163,14 @@ class CrmClient:
                 except (ValueError, aiohttp.ContentTypeError):
                     body = None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            reason = "timeout" if isinstance(error, asyncio.TimeoutError) else "connection"
+            CRM_SECONDS.labels(method, template, "unavailable").observe(time.perf_counter() - started)
+            CRM_FAILURES.labels(method, template, reason).inc()
             raise CrmUnavailable(f"{method} {path}: {type(error).__name__} {error}") from error
+        outcome = "5xx" if status >= 500 else "4xx" if status >= 400 else "ok"
+        CRM_SECONDS.labels(method, template, outcome).observe(time.perf_counter() - started)
         if status >= 500:
+            CRM_FAILURES.labels(method, template, "5xx").inc()
             raise CrmUnavailable(f"{method} {path}: HTTP {status}")
         if status >= 400:
             error = (body or {}).get("error", {}) if isinstance(body, dict) else {}

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import channel_of, crm, identify, language, say, transcript, verified_customer
 from actions.complaints import decide
 from actions.crm_client import CrmError, Handoff
+from actions.metrics import HANDOFFS
 
 
 class ActionHandoffToHuman(Action):
@@ -36,8 +37,11 @@ class ActionHandoffToHuman(Action):
         try:
             handoff = await crm(lang).create_handoff(payload)
         except CrmError:
+            HANDOFFS.labels("crm_unavailable", payload["priority"], payload["channel"]).inc()
             say(dispatcher, lang, "utter_handoff_unavailable")
             return clear
+        outcome = "callback" if handoff.get("offer_callback") else "queued"
+        HANDOFFS.labels(outcome, payload["priority"], payload["channel"]).inc()
         if handoff.get("offer_callback"):  # the CRM sets it when nobody is online or the wait is too long
             ticket_no = await callback_ticket(tracker, lang, handoff)
             if ticket_no:

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import crm, say
 from actions.crm_client import CrmError
+from actions.metrics import KEPT, SETTLED
 
 KEPT_TICKET, KEPT_FEEDBACK, RETRY_WAIT = "pending_ticket", "pending_feedback", "kept_retry_wait_s"
 RETRY_INTENT = "EXTERNAL_retry_kept_writes"
@@ -34,12 +35,14 @@ def schedule_retry(wait_s: int) -> list[EventType]:
 
 def keep_ticket(payload: dict[str, Any], key: str) -> list[EventType]:
     """Keep a complaint ticket the CRM did not take, and schedule its resubmission."""
+    KEPT.labels("ticket").inc()
     return [SlotSet(KEPT_TICKET, {"payload": payload, "key": key}), *schedule_retry(RETRY_FIRST_S)]
 
 
 def keep_feedback(tracker: Tracker, payload: dict[str, Any], key: str) -> list[EventType]:
     """Keep a CSAT/NPS answer or suggestion the CRM did not take (after any kept earlier), and schedule it."""
     kept = [item for item in tracker.get_slot(KEPT_FEEDBACK) or [] if isinstance(item, dict)]
+    KEPT.labels("feedback").inc()
     return [SlotSet(KEPT_FEEDBACK, [*kept, {"payload": payload, "key": key}]), *schedule_retry(RETRY_FIRST_S)]
 
 
@@ -57,8 +60,10 @@ async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracke
         except CrmError as error:
             still_kept = error.status not in NEVER_VALID
             if not still_kept:
+                SETTLED.labels("ticket", "refused").inc()
                 events.append(SlotSet(KEPT_TICKET, None))
         else:
+            SETTLED.labels("ticket", "submitted").inc()
             say(dispatcher, tracker, "utter_ticket_created_later", ticket_no=created["ticket_no"],
                 hours=created.get("sla_hours") or "-")
             events += [SlotSet(KEPT_TICKET, None), SlotSet("last_ticket_no", created["ticket_no"])]
@@ -71,9 +76,12 @@ async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracke
             except CrmError as error:
                 if error.status not in NEVER_VALID:
                     left.append(item)
+                else:
+                    SETTLED.labels("feedback", "refused").inc()
             except (KeyError, TypeError):
                 continue  # not something we kept: drop it
             else:
+                SETTLED.labels("feedback", "submitted").inc()
                 follow_ups += [result["follow_up_ticket_no"]] if result.get("follow_up_ticket_no") else []
         if len(left) < len(feedback):
             say(dispatcher, tracker, "utter_feedback_recorded_later")

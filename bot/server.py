@@ -55,11 +55,32 @@ def install_fixes() -> None:
     GraphSchema.minimal_graph_schema = _cached_minimal_graph_schema  # type: ignore[method-assign]
 
 
+def install_observability() -> None:
+    """Metrics at `/metrics` and Kefu's log format on the app `rasa run` builds (bot/observability.py)."""
+    import rasa.core.run
+
+    from bot import observability
+
+    configure_app = rasa.core.run.configure_app
+    if getattr(configure_app, "_kefu_observed", False):
+        return
+
+    @functools.wraps(configure_app)
+    def observed_configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        observability.install(app)
+        return app
+
+    observed_configure_app._kefu_observed = True  # type: ignore[attr-defined]
+    rasa.core.run.configure_app = observed_configure_app
+
+
 def main() -> None:
     """Apply the fixes, then hand over to Rasa's command line."""
     from rasa.__main__ import main as rasa_main
 
     install_fixes()
+    install_observability()
     rasa_main()
 
 

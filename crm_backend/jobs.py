@@ -30,6 +30,7 @@ from crm_backend.handoff import live
 from crm_backend.knowledge.search import warm_up as warm_up_knowledge
 from crm_backend.points.service import expire_all
 from crm_backend.tier.service import review_all
+from kefu_ops.metrics import worker_round
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ class MaintenanceThread:
             try:
                 expired, changed = run_maintenance()
                 log.info("maintenance: %s points expired, %s tier changes", expired, changed)
+                worker_round("maintenance", ok=True)
             except Exception:  # logged; retried next interval
                 log.exception("maintenance run failed")
+                worker_round("maintenance", ok=False)
             delay = self.interval
 
 
@@ -91,10 +94,12 @@ async def run_timer(retry_seconds: float, idle_seconds: float) -> None:
         waiting = False
         try:
             waiting = await retry_round()
+            worker_round("handoff_timer", ok=True)
         except asyncio.CancelledError:
             raise
         except Exception:  # the timer must survive a bad round (DB restart, bad data)
             log.exception("handoff retry round failed")
+            worker_round("handoff_timer", ok=False)
         try:
             await asyncio.wait_for(woken.wait(), retry_seconds if waiting else idle_seconds)
             await asyncio.sleep(retry_seconds)  # a woken round retries after the usual pause, not at once

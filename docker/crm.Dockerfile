@@ -3,6 +3,7 @@ WORKDIR /app
 COPY requirements/crm.lock requirements/crm.lock
 RUN pip install --no-cache-dir --no-deps -r requirements/crm.lock
 COPY crm_backend crm_backend
+COPY kefu_ops kefu_ops
 COPY data/text_analysis data/text_analysis
 ENV PYTHONPATH=/app
 # Migrations run before the server; the demo seed only applies to an empty database.

@@ -11,6 +11,7 @@ CACHE = Path(os.environ.get("KEFU_CACHE", str(Path.home() / ".cache" / "kefu")))
 VAR = Path(os.environ.get("KEFU_VAR_DIR", str(ROOT / "var")))
 BOT_BIN = ROOT / ".venvs" / "bot" / "bin"
 CRM_BIN = ROOT / ".venvs" / "crm" / "bin"
+OPS_BIN = ROOT / ".venvs" / "ops" / "bin"
 
 
 class KefuError(Exception):

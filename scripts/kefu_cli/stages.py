@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import BOT_BIN, CRM_BIN, ROOT, VAR, KefuError, redacted
+from .common import BOT_BIN, CRM_BIN, OPS_BIN, ROOT, VAR, KefuError, redacted
 from .config import configure
 from .model import RASA_TRAINING_DATA, ensure_model
 from .services import check_database, check_redis
@@ -50,7 +50,8 @@ def stages(env: dict[str, str], model: Path, reports: Path) -> list[Stage]:
     bot, crm = BOT_BIN, CRM_BIN
     data = ["--data", *RASA_TRAINING_DATA]
     listed = [
-        Stage("ruff", [str(crm / "ruff"), "check", "crm_backend", "actions", "bot", "scripts", "tests", "bench"]),
+        Stage("ruff", [str(crm / "ruff"), "check", "crm_backend", "actions", "bot", "scripts", "tests", "bench",
+                       "kefu_ops", "rasa_sdk_plugins"]),
         Stage("mypy", [str(crm / "mypy"), "crm_backend"]),
         pytest_stage("crm tests", crm / "python", ["crm_backend/tests", "--ignore=crm_backend/tests/contract"],
                      reports, "crm"),
@@ -62,6 +63,8 @@ def stages(env: dict[str, str], model: Path, reports: Path) -> list[Stage]:
         Stage("story tests", [str(bot / "rasa"), "test", "core", "--model", str(model), "--stories", "tests/stories",
                               "--fail-on-prediction-errors", "--out", str(VAR / "reports" / "core")]),
         pytest_stage("bot tests", bot / "python", ["tests/bot", "tests/actions", "tests/channels"], reports, "bot"),
+        # Kubernetes manifests against the bundled Kubernetes schemas (kubernetes-validate) and checkov.
+        pytest_stage("deploy checks", OPS_BIN / "python", ["tests/deploy"], reports, "deploy"),
         pytest_stage("end-to-end tests", crm / "python", ["tests/e2e", "tests/test_compose.py"], reports, "e2e"),
     ]
     # Benchmarks report figures (bench/results/*.json) and fail only when they cannot run: speed targets are

@@ -16,6 +16,8 @@ ENVIRONMENTS = {
     # name: (python version, lock file)
     "bot": ("3.10", ROOT / "requirements" / "bot.lock"),
     "crm": ("3.11", ROOT / "requirements" / "crm.lock"),
+    # Deployment checks (kubernetes-validate, checkov): checkov pins packaging<24, the CRM's pytest needs >=24.
+    "ops": ("3.11", ROOT / "requirements" / "ops.lock"),
 }
 
 

@@ -260,7 +260,10 @@
 
   function connect() {
     if (socket) { return; }
-    socket = KefuIO(server, { path: socketPath, transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+    // tryAllTransports: where a proxy refuses WebSocket upgrades, fall back to long-polling (socket.io 4.8
+    // otherwise retries WebSocket forever).
+    socket = KefuIO(server, { path: socketPath, transports: ["websocket", "polling"], tryAllTransports: true,
+                              reconnectionDelayMax: 5000 });
     socket.on("connect", function () {
       els.status.textContent = "";
       els.panel.classList.remove("kefu-offline");
