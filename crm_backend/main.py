@@ -9,11 +9,13 @@ from fastapi import FastAPI
 
 from crm_backend.api.main import include_routes
 from crm_backend.api.responses import document_errors
+from crm_backend.api.routes import metrics
 from crm_backend.core.config import Settings, get_settings
 from crm_backend.core.errors import add_exception_handlers
 from crm_backend.core.limits import BodySizeLimitMiddleware, RejectNulMiddleware
 from crm_backend.jobs import Jobs
 from crm_backend.subscriptions import subscribe_all
+from kefu_ops import logs
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        logs.configure("crm")  # after uvicorn configured its own loggers
         jobs = Jobs(config)
         jobs.start()
         try:
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     include_routes(app)
+    metrics.instrument(app)
     document_errors(app)
     return app
 

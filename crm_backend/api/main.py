@@ -19,6 +19,7 @@ from crm_backend.api.routes import (
     identity,
     interactions,
     knowledge,
+    metrics,
     orders,
     playbooks,
     points,
@@ -37,7 +38,7 @@ API_ROUTERS = (analysis.router, auth.router, campaigns.router, console.router, c
                points.router, rewards.router, scores.router, tickets.router, tiers.router)
 # HTML pages: /console, /demo, /help, …
 ROOT_ROUTERS = (auth.root_router, console.root_router, conversations.root_router, knowledge.root_router,
-                playbooks.root_router, widget.root_router)
+                metrics.root_router, playbooks.root_router, widget.root_router)
 
 
 def include_routes(app: FastAPI) -> None:

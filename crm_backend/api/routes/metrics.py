@@ -5,9 +5,7 @@ Outside development `/metrics` needs `Authorization: Bearer $METRICS_TOKEN` (kef
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Response
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -64,16 +62,7 @@ class ConversationMiddleware:
             logs.reset_conversation(token)
 
 
-def install(app: FastAPI) -> None:
-    """Called by include_routes: HTTP metrics, conversation ids, and Kefu's log format once the app starts."""
+def instrument(app: FastAPI) -> None:
+    """HTTP metrics on every route and the conversation id of each request's log lines (main.py calls it)."""
     Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"]).add(_observe).instrument(app)
     app.add_middleware(ConversationMiddleware)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
-        logs.configure("crm")  # after uvicorn configured its own loggers
-        async with inner(app_) as state:
-            yield state
-
-    app.router.lifespan_context = lifespan

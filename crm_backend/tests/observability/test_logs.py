@@ -64,7 +64,7 @@ def test_crm_request_binds_the_conversation_header(captured: io.StringIO) -> Non
         logging.getLogger("kefu.test.logs").info("handling a request")
         return {"ok": "yes"}
 
-    metrics_routes.install(app)
+    metrics_routes.instrument(app)
     with TestClient(app) as client:
         assert client.get("/probe", headers={logs.CONVERSATION_HEADER: "conv-abc"}).status_code == 200
         assert client.get("/probe").status_code == 200
