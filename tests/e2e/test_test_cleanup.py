@@ -56,8 +56,11 @@ def test_the_final_stage_fails_on_a_database_left_behind_and_drops_it(tmp_path: 
     name = namespaced("kefu_test_leftover_probe")
     other = f"{name}_elsewhere"  # another checkout's suffix: not this run's
     track_database(name)
+    # What exists now is not this check's business: the session's own stack database (same namespace) included.
     before = tmp_path / "before.txt"
-    before.write_text("")
+    snapshot = subprocess.run([sys.executable, "-m", "scripts.kefu_cli.leftovers", "snapshot", str(before)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert snapshot.returncode == 0, snapshot.stdout + snapshot.stderr
     ledger = tmp_path / "ledger.txt"
     ledger.write_text(f"{name}\n")
     with admin() as conn:
