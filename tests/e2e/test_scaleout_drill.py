@@ -229,14 +229,18 @@ def tracker(stack: Stack, session: str) -> dict[str, Any]:
 
 
 def turns(events: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    """(user text, number of bot messages answering it) for every user message of a tracker."""
+    """(user text, number of widget bubbles answering it) for every user message of a tracker.
+
+    Rasa's socket.io channel sends each paragraph of a bot text ("\n\n") as its own message.
+    """
     result: list[tuple[str, int]] = []
     for event in events:
         if event["event"] == "user":
             result.append((event.get("text") or "", 0))
         elif event["event"] == "bot" and result and (event.get("text") or event.get("data")):
+            bubbles = len([part for part in (event.get("text") or "").strip().split("\n\n") if part]) or 1
             text, count = result[-1]
-            result[-1] = (text, count + 1)
+            result[-1] = (text, count + bubbles)
     return result
 
 
