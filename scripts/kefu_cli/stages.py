@@ -74,6 +74,8 @@ def stages(env: dict[str, str], model: Path, reports: Path) -> list[Stage]:
             Stage("bench crm points", [str(crm / "python"), "bench/crm_points.py", "--seconds", "5"]),
             Stage("bench crm rescore", [str(crm / "python"), "bench/crm_rescore.py"]),
             Stage("bench handoff live", [str(crm / "python"), "bench/handoff_live.py"]),
+            Stage("bench conversation stream", [str(crm / "python"), "bench/conversation_stream.py", "ingest", "idle",
+                                                "latency"]),
             Stage("bench channels", [str(bot / "python"), "bench/channels_latency.py"]),
             Stage("bench bot latency", [str(bot / "python"), "bench/bot_latency.py", "--model", str(model)]),
         ]
