@@ -31,12 +31,16 @@ _PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
 class OtpInvalid(DomainError):
+    keep_writes = True  # the request's unit commits the failed attempt despite the 400
+
     def __init__(self, attempts_left: int, reason: str = "wrong_code") -> None:
         super().__init__("otp_invalid", 400, "The code is wrong or has expired", "验证码错误或已过期",
                          {"attempts_left": attempts_left, "reason": reason})
 
 
 class OtpLocked(DomainError):
+    keep_writes = True  # the request's unit commits the lock-out despite the 423
+
     def __init__(self, locked_until: datetime) -> None:
         minutes = max(1, int((locked_until - utcnow()).total_seconds() // 60) + 1)
         super().__init__("otp_locked", 423, f"Too many wrong codes; try again in {minutes} minutes",
@@ -82,7 +86,7 @@ def send_code(session: Session, *, settings: Settings, phone: str, channel: str,
                              attempts=0, expires_at=now + CODE_TTL, created_at=now))
     if customer is not None:
         deliver(session, settings=settings, phone=phone, code=code)
-    session.commit()
+    session.flush()
     return int(CODE_TTL.total_seconds())
 
 
@@ -140,14 +144,13 @@ def verify_code(session: Session, *, settings: Settings, phone: str, code: str, 
             OtpChallenge.phone == phone, OtpChallenge.created_at > now - LOCKOUT)) or 0
         if failures >= MAX_ATTEMPTS:
             challenge.locked_until = now + LOCKOUT
-            session.commit()
+            session.flush()
             raise OtpLocked(challenge.locked_until)
-        session.commit()
         raise OtpInvalid(MAX_ATTEMPTS - failures)
     assert challenge.customer_id is not None
     challenge.consumed_at = now
     link_identity(session, channel=channel, sender_id=sender_id, customer_id=challenge.customer_id, now=now)
-    session.commit()
+    session.flush()
     return challenge.customer_id
 
 
