@@ -78,6 +78,8 @@ def stages(env: dict[str, str], model: Path, reports: Path) -> list[Stage]:
                                                 "latency"]),
             Stage("bench channels", [str(bot / "python"), "bench/channels_latency.py"]),
             Stage("bench bot latency", [str(bot / "python"), "bench/bot_latency.py", "--model", str(model)]),
+            # The event broker's cost on bot latency: broker on vs off, interleaved in rounds.
+            Stage("bench broker overhead", [str(bot / "python"), "bench/broker_overhead.py", "--model", str(model)]),
         ]
     listed.append(Stage(LEFTOVERS, [str(crm / "python"), "-m", "scripts.kefu_cli.leftovers", "check",
                                     env["KEFU_TEST_LEDGER"], str(reports / "databases-before.txt")]))
