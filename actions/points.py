@@ -65,8 +65,10 @@ class ValidateRedeemForm(RepairingFormValidation):
             names = ", ".join(f"{r['name_en'] if lang == 'en' else r['name_zh']} [{c}]" for c, r in catalog.items())
             buttons = [{"title": r["name_en"] if lang == "en" else r["name_zh"], "payload": c}
                        for c, r in catalog.items() if r.get("stock") != 0]
-            dispatcher.utter_message(text=render("utter_reward_unknown", lang, rewards=names), buttons=buttons)
-            if is_none_answer(value):
+            none = is_none_answer(value)
+            response = "utter_reward_catalog" if none else "utter_reward_unknown"
+            dispatcher.utter_message(text=render(response, lang, rewards=names), buttons=buttons)
+            if none:
                 return {"reward_code": None}
             failures = int(tracker.get_slot("form_failures") or 0) + 1
             return {"reward_code": None, "form_failures": float(failures)}

@@ -70,6 +70,19 @@ async def test_redeem_form_rejects_unknown_and_sold_out(crm_url: str, domain: di
     assert result["reward_code"] is None and "兑完" in texts(dispatcher)
 
 
+@pytest.mark.parametrize(("answer", "language", "words"), [("没有", "zh", "可以兑换的奖励有"),
+                                                         ("not sure", "en", "You can choose from")])
+async def test_redeem_form_answers_none_with_the_catalog_not_an_error(crm_url: str, domain: dict[str, Any],
+                                                                       answer: str, language: str, words: str) -> None:
+    dispatcher = CollectingDispatcher()
+    result = await ValidateRedeemForm().validate_reward_code(answer, dispatcher, make_tracker(language=language),
+                                                             domain)
+    said = texts(dispatcher)
+    assert result == {"reward_code": None} and words in said
+    assert "没找到" not in said and "couldn't find" not in said
+    assert any(button["payload"] == "COUPON10" for message in dispatcher.messages for button in message["buttons"])
+
+
 async def test_not_enough_points_asks_nothing(crm_url: str, domain: dict[str, Any]) -> None:
     balance = (await crm(crm_url, "GET", "/customers/4/points"))["balance"]
     if balance >= 500:
