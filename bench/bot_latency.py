@@ -121,6 +121,15 @@ async def load(port: int, users: int, per_user: int, kefu: bool, per_conversatio
             "msg_per_s": round(len(latencies) / elapsed, 1)}
 
 
+def kefu_model(named: str | None) -> Path:
+    """The model given on the command line, else the newest in models/; exits when there is none."""
+    models = sorted((ROOT / "models").glob("kefu-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    model = Path(named) if named else (models[-1] if models else None)
+    if model is None or not model.exists():
+        raise SystemExit("no Kefu model: run ./kefu train first")
+    return model
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="Kefu model (default: newest models/kefu-*.tar.gz)")
@@ -129,10 +138,7 @@ def main() -> int:
                         help="messages per conversation (a new sender id after that, like a new chat)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "bot_latency.json"))
     args = parser.parse_args()
-    models = sorted((ROOT / "models").glob("kefu-*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    model = Path(args.model) if args.model else (models[-1] if models else None)
-    if model is None or not model.exists():
-        raise SystemExit("no Kefu model: run ./kefu train first")
+    model = kefu_model(args.model)
     work = Path(tempfile.mkdtemp(prefix="kefu-bench-"))
     procs = Processes(work)
     base = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",

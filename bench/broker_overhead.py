@@ -37,6 +37,7 @@ from bot_latency import (
     SECRET,
     SERVICE_TOKEN,
     Processes,
+    kefu_model,
     load,
     log,
     wait_http,
@@ -52,10 +53,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=60, help="messages per load level per round")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "broker_overhead.json"))
     args = parser.parse_args()
-    models = sorted((ROOT / "models").glob("kefu-*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    model = Path(args.model) if args.model else (models[-1] if models else None)
-    if model is None or not model.exists():
-        raise SystemExit("no Kefu model: run ./kefu train first")
+    model = kefu_model(args.model)
     work = Path(tempfile.mkdtemp(prefix="kefu-bench-broker-"))
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     assert "event_broker" in endpoints, "endpoints.yml has no event broker to compare"
