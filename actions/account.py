@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import (
     apologise_crm_down,
@@ -33,7 +33,7 @@ class AccountAction(Action):
         return self.action_name
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         customer_id, identity = await identify(tracker)
         if customer_id is None:
             return ask_to_verify(dispatcher, tracker, self.name())
@@ -58,7 +58,7 @@ class ActionGreetCustomer(Action):
         return "action_greet_customer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         customer_id, identity = await identify(tracker)
         if customer_id is None:
@@ -70,7 +70,7 @@ class ActionGreetCustomer(Action):
             customer = {"display_name": tracker.get_slot("customer_name") or "",
                         "tier": tracker.get_slot("customer_tier")}
         say(dispatcher, lang, "utter_greet_customer", name=customer_name(customer, lang),
-            tier=tier_name(customer.get("tier"), lang))
+            tier=tier_name(str(customer.get("tier") or "") or None, lang))
         return identity + [SlotSet("customer_tier", customer.get("tier"))]
 
 
@@ -131,7 +131,7 @@ class ActionShowRewards(Action):
         return "action_show_rewards"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         try:
             page = await crm(lang).rewards()

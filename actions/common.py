@@ -49,8 +49,9 @@ def verified_customer(tracker: Tracker) -> int | None:
     from_token = customer_from_token(latest_metadata(tracker).get("customer_token"))
     if from_token is not None:
         return from_token
-    if tracker.get_slot("verified") and tracker.get_slot("customer_id") is not None:
-        return int(tracker.get_slot("customer_id"))
+    customer_id = tracker.get_slot("customer_id")
+    if tracker.get_slot("verified") and customer_id is not None:
+        return int(customer_id)
     return None
 
 

@@ -68,7 +68,7 @@ class ActionPrepareComplaint(Action):
         return "action_prepare_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         text = (tracker.latest_message or {}).get("text") or ""
         _, events = await identify(tracker)  # the ticket names a linked chat-app customer too
         events += await resubmit_kept_writes(dispatcher, tracker)
@@ -164,7 +164,7 @@ class ActionCreateTicket(Action):
         return "action_create_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         payload = ticket_payload(tracker)
         key = tracker.get_slot("complaint_key") or f"complaint-{uuid.uuid4().hex}"

@@ -173,8 +173,8 @@ class CrmClient:
             CRM_FAILURES.labels(method, template, "5xx").inc()
             raise CrmUnavailable(f"{method} {path}: HTTP {status}")
         if status >= 400:
-            error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
-            raise CrmError(status, error.get("code", "http_error"), error.get("message", ""), error.get("details"))
+            detail = (body or {}).get("error", {}) if isinstance(body, dict) else {}
+            raise CrmError(status, detail.get("code", "http_error"), detail.get("message", ""), detail.get("details"))
         return body
 
     # ---------------------------------------------------------------- customers and identity

@@ -90,7 +90,7 @@ class ActionPrepareSuggestion(Action):
         return "action_prepare_suggestion"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         text = (tracker.latest_message or {}).get("text") or ""
         rest = re.sub(r"(我)?(有|想提|提|给你们提|说)?(个|一些|一点|点)?(小)?(建议|意见|反馈)|i have a suggestion|"
                       r"suggestion:?|feedback:?|i'd like to (suggest|give some feedback)", "", text, flags=re.I)
@@ -129,7 +129,7 @@ class ActionAnnounceResolvedTicket(Action):
         return "action_announce_resolved_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         ticket_no = str(next(tracker.get_latest_entity_values("ticket_no"), None) or "").strip().upper()
         if not ticket_no:  # a trigger without a number still gets the CSAT question, just no announcement
             return []
@@ -144,7 +144,7 @@ class ActionSubmitCsat(Action):
         return "action_submit_csat"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         payload = {"kind": "csat", "score": score_from(tracker.get_slot("csat_score")),
                    "ticket_no": tracker.get_slot("last_ticket_no")}
         return await _record(dispatcher, tracker, payload, "csat_score")
@@ -157,7 +157,7 @@ class ActionSubmitNps(Action):
         return "action_submit_nps"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         return await _record(dispatcher, tracker, {"kind": "nps", "score": score_from(tracker.get_slot("nps_score"))},
                              "nps_score")
 
@@ -169,7 +169,7 @@ class ActionSubmitSuggestion(Action):
         return "action_submit_suggestion"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         return await _record(dispatcher, tracker, {"kind": "suggestion", "text": tracker.get_slot("suggestion_text")},
                              "suggestion_text")
 
@@ -181,7 +181,7 @@ class ActionEndConversation(Action):
         return "action_end_conversation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         actions = {e.get("name") for e in tracker.events if e.get("event") == "action"}
         intents = [e["parse_data"]["intent"]["name"] for e in tracker.events

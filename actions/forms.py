@@ -54,7 +54,7 @@ class AskSlotAction(Action):
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         buttons = list(SLOT_BUTTONS.get(self.slot, {}).get(lang) or [])
         text = render(f"utter_ask_{self.slot}", lang)
@@ -120,7 +120,7 @@ class ActionStopForm(Action):
         return "action_stop_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         form = (tracker.active_loop or {}).get("name")
         leave: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         if not form:
@@ -143,7 +143,7 @@ class ActionDropForm(Action):
         return "action_drop_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         form = tracker.get_slot("paused_form")
         say(dispatcher, tracker, "utter_form_stopped")
         return cleared(form) if form else []
@@ -156,7 +156,7 @@ class ActionResumeForm(Action):
         return "action_resume_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         form = tracker.get_slot("paused_form")
         if not form:
             dispatcher.utter_message(response="utter_nothing_to_stop")
@@ -191,7 +191,7 @@ class ValidateVerifyForm(RepairingFormValidation):
             return failed_again(dispatcher, tracker, "otp_code", "utter_otp_format")
         client = crm(tracker)
         try:
-            customer_id = await client.verify_otp(tracker.get_slot("phone"), code, channel_of(tracker),
+            customer_id = await client.verify_otp(str(tracker.get_slot("phone") or ""), code, channel_of(tracker),
                                                   tracker.sender_id)
         except CrmUnavailable:
             return failed_again(dispatcher, tracker, "otp_code", "utter_crm_down")
@@ -233,14 +233,16 @@ class ActionFinishVerification(Action):
         return "action_finish_verification"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         events: list[EventType] = [SlotSet("phone", None), SlotSet("otp_code", None)]
         if not tracker.get_slot("verified"):
             return events + [SlotSet("pending_action", None)]
         name = tracker.get_slot("customer_name") or ""
+        customer_id = tracker.get_slot("customer_id")
         try:
-            name = customer_name(dict(await crm(lang).customer(int(tracker.get_slot("customer_id")))), lang)
+            if customer_id is not None:
+                name = customer_name(dict(await crm(lang).customer(int(customer_id))), lang)
         except CrmError:
             pass
         say(dispatcher, lang, "utter_verified", name=name, tier=tier_name(tracker.get_slot("customer_tier"), lang))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import channel_of, crm, identify, language, say, transcript, verified_customer
 from actions.complaints import decide
@@ -21,7 +20,7 @@ class ActionHandoffToHuman(Action):
         return "action_handoff_to_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         customer_id, identity = await identify(tracker)
         reason_code = tracker.get_slot("handoff_reason")

@@ -15,6 +15,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, ReminderScheduled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import crm, say
 from actions.crm_client import CrmError
@@ -101,5 +102,5 @@ class ActionRetryKeptWrites(Action):
         return "action_retry_kept_writes"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         return await resubmit_kept_writes(dispatcher, tracker)

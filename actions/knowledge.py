@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import channel_of, crm, language, say
 from actions.crm_client import CrmError
@@ -32,7 +32,7 @@ class ActionAnswerFromKnowledge(Action):
         return "action_answer_from_knowledge"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         message = tracker.latest_message or {}
         question = (message.get("text") or "").strip()
@@ -74,7 +74,7 @@ class ActionRecordKnowledgeFeedback(Action):
         return "action_record_knowledge_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         article_id = tracker.get_slot(ARTICLE_SLOT)
         helpful = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import apologise_crm_down, channel_of, crm, verified_customer
 from actions.crm_client import CrmError
@@ -17,7 +16,7 @@ class ActionOptOutMessages(Action):
         return "action_opt_out_messages"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         # The CRM maps a chat-app sender to its verified customer; a website visitor is known by the token.
         try:
             answer = await crm(tracker).opt_out(channel=channel_of(tracker), sender_id=tracker.sender_id,

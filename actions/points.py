@@ -84,7 +84,7 @@ class ActionAskRedeemConfirmation(Action):
         return "action_ask_redeem_confirmation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         customer_id, identity = await identify(tracker)
         if customer_id is None:
             return ask_to_verify(dispatcher, tracker, self.name())
@@ -135,7 +135,7 @@ class ActionRedeemReward(Action):
         return "action_redeem_reward"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+                  domain: DomainDict) -> list[EventType]:
         customer_id = verified_customer(tracker)
         code, key = tracker.get_slot("reward_code"), tracker.get_slot("redeem_key")
         lang = language(tracker)

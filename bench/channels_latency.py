@@ -39,7 +39,7 @@ from sanic import Sanic  # noqa: E402
 from bot.channels.slack import SlackInput  # noqa: E402
 from bot.channels.socketio_redis import RedisSocketIOInput  # noqa: E402
 from bot.channels.wechat import WeChatInput, signature  # noqa: E402
-from tests.services import fresh_redis_url  # noqa: E402
+from testing.services import fresh_redis_url  # noqa: E402
 
 Sanic.test_mode = True
 RESULTS = REPO / "bench" / "results" / "channels_latency.json"

@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from crm_backend.conversation.consumer import AmqpConsumer, store  # noqa: E402
 from crm_backend.conversation.models import ConversationEvent  # noqa: E402
 from crm_backend.core.db import make_engine  # noqa: E402
-from crm_backend.tests.conversation import events as ev  # noqa: E402
-from crm_backend.tests.handoff.helpers import handoff_body  # noqa: E402
-from crm_backend.tests.handoff.processes import crm_processes, fresh_pg  # noqa: E402
-from tests.services import fresh_redis_url  # noqa: E402
+from testing import conversation_events as ev  # noqa: E402
+from testing.crm_processes import crm_processes, fresh_pg  # noqa: E402
+from testing.handoff import handoff_body  # noqa: E402
+from testing.services import fresh_redis_url  # noqa: E402
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 TOKEN = "bench-service-token"

@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.services import fresh_database_url  # noqa: E402
+from testing.services import fresh_database_url  # noqa: E402
 
 PYTHON = sys.executable
 TOKEN = "bench-service-token"

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from crm_backend.core.db import make_engine  # noqa: E402
 from crm_backend.scoring.models import CustomerScore  # noqa: E402
 from crm_backend.scoring.service import rescore_all, rescore_customer, segment_counts  # noqa: E402
-from tests.services import fresh_database_url  # noqa: E402
+from testing.services import fresh_database_url  # noqa: E402
 
 PG_DB = "kefu_bench_analytics"
 

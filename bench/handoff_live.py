@@ -27,9 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from crm_backend.tests.handoff.helpers import handoff_body  # noqa: E402
-from crm_backend.tests.handoff.processes import crm_processes, fresh_pg  # noqa: E402
-from tests.services import fresh_redis_url  # noqa: E402
+from testing.crm_processes import crm_processes, fresh_pg  # noqa: E402
+from testing.handoff import handoff_body  # noqa: E402
+from testing.services import fresh_redis_url  # noqa: E402
 
 TOKEN = "bench-service-token"
 AGENTS = ["agent1", "agent2", "supervisor", "admin"]

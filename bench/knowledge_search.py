@@ -39,7 +39,7 @@ from crm_backend.knowledge import live  # noqa: E402
 from crm_backend.knowledge.evaluate import demo_articles, read_questions  # noqa: E402
 from crm_backend.knowledge.models import Article, ArticleTranslation  # noqa: E402
 from crm_backend.knowledge.search import DIM, embed_version  # noqa: E402
-from tests.services import fresh_database_url  # noqa: E402
+from testing.services import fresh_database_url  # noqa: E402
 
 TUNING = ROOT / "crm_backend" / "knowledge" / "tuning"
 WORDS_EN = "blue quick parcel garden silver window budget coffee winter market ticket ocean river music".split()

@@ -2,7 +2,7 @@
 
 Real parts: PostgreSQL (a fresh namespaced database), Redis (Dramatiq broker + shared rate limits), two
 `python -m crm_backend.playbook.worker` processes in turn, the stdlib stand-in for the Telegram Bot API,
-Slack Web API and WeChat customer-service API (tests/channels/standin_api.py) over HTTP.
+Slack Web API and WeChat customer-service API (testing/standin_api.py) over HTTP.
 
 Steps: seed N customers matching the win-back rule (one third each on Telegram, Slack, WeChat with a
 recent WeChat message), start the run (10 % holdout), enqueue every delivery, SIGKILL the first worker once
@@ -46,10 +46,10 @@ from crm_backend.playbook.models import Delivery  # noqa: E402
 from crm_backend.playbook.queue import Queue  # noqa: E402
 from crm_backend.points.models import PointsEntry  # noqa: E402
 from crm_backend.scoring.models import CustomerScore  # noqa: E402
-from crm_backend.tests.playbook.conftest import outreach_settings  # noqa: E402
-from crm_backend.tests.seeding import seeded_engine  # noqa: E402
-from tests.channels.standin_api import StandIn  # noqa: E402
-from tests.services import fresh_database_url  # noqa: E402
+from testing.crm_seeding import seeded_engine  # noqa: E402
+from testing.outreach import outreach_settings  # noqa: E402
+from testing.services import fresh_database_url  # noqa: E402
+from testing.standin_api import StandIn  # noqa: E402
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNELS = ("telegram", "slack", "wechat")

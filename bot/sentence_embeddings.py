@@ -74,7 +74,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         execution_context: ExecutionContext,
     ) -> E5SentenceFeaturizer:
         """A ready featurizer (nothing to train)."""
-        return cls({**cls.get_default_config(), **config}, execution_context.node_name)
+        return cls({**cls.get_default_config(), **config}, execution_context.node_name or cls.__name__)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised embeddings, shape (len(texts), 384)."""
@@ -88,7 +88,8 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         targets = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TEXT).strip()]
         vectors = self.embed([m.get(TEXT) for m in targets])
         for message, vector in zip(targets, vectors, strict=True):
-            self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)
+            # A sentence-level feature only: Rasa skips a None sequence, though its annotation says ndarray.
+            self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)  # type: ignore[arg-type]
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -223,7 +223,7 @@ class WeChatInput(InputChannel):
         self.reply_timeout = reply_timeout
         # WeChat retries a message 3 times within 15 s; ids are kept 10 minutes.
         self.replays = ReplayGuard("wechat", ttl_seconds=600, redis_url=redis_url_from_env())
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     def get_output_channel(self) -> OutputChannel | None:
         """Pushed messages (agent replies) go through the customer-service message API."""
@@ -291,7 +291,7 @@ class WeChatInput(InputChannel):
         output = WeChatOutput(self.api, deferred=False)
         user_message = UserMessage(text, output, openid, input_channel=self.name(),
                                    metadata=trusted_metadata(self.name(), openid))
-        task = asyncio.create_task(on_new_message(user_message))
+        task = asyncio.ensure_future(on_new_message(user_message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         done, _ = await asyncio.wait({task}, timeout=self.reply_timeout)

@@ -40,8 +40,8 @@ from crm_backend.core.config import get_settings
 from crm_backend.core.db import get_session, unit_of_work, utcnow
 from crm_backend.main import create_app
 from crm_backend.subscriptions import subscribe_all
-from crm_backend.tests.seeding import seeded_engine
-from tests.services import ServiceDown, fresh_database_url
+from testing.crm_seeding import seeded_engine
+from testing.services import ServiceDown, fresh_database_url
 
 DB_KINDS = ["sqlite", "postgresql"]
 TEST_PG_DB = os.environ.get("KEFU_TEST_PG_DB", "kefu_test")

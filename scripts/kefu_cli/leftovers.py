@@ -4,7 +4,7 @@
     .venvs/crm/bin/python -m scripts.kefu_cli.leftovers check LEDGER FILE # after the last one
 
 Runs in the CRM environment (psycopg), against the server of TEST_DATABASE_URL. Which databases belong
-to this run: every name in LEDGER (tests/services.py writes each database it creates there), and, when
+to this run: every name in LEDGER (testing/services.py writes each database it creates there), and, when
 KEFU_TEST_NAMESPACE is set, every `kefu_test*`/`kefu_e2e*`/`kefu_bench*` database with that suffix that
 appeared during the run. Other developers' databases (other suffixes) are never touched. Leftovers are
 dropped, so the next run starts clean, and the stage fails naming them.

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from action_helpers import SERVICE_TOKEN, TOKEN_SECRET
 
-from tests.services import port_is_free
+from testing.services import port_is_free
 
 ROOT = Path(__file__).resolve().parents[2]
 CRM_PYTHON = ROOT / ".venvs" / "crm" / "bin" / "python"

@@ -14,7 +14,7 @@ import pytest_asyncio
 from rasa.core.channels.channel import InputChannel, UserMessage, register
 from sanic import Sanic
 
-from tests.channels.standin_api import StandIn
+from testing.standin_api import StandIn
 
 Sanic.test_mode = True  # several apps per process
 

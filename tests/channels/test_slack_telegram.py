@@ -13,8 +13,8 @@ import pytest
 
 from bot.channels.slack import SlackInput
 from bot.channels.telegram import TelegramInput
+from testing.standin_api import StandIn
 from tests.channels.conftest import ServeFn, eventually
-from tests.channels.standin_api import StandIn
 
 SIGNING_SECRET = "slack-test-signing-secret"
 TG_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"

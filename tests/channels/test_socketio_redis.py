@@ -14,8 +14,8 @@ import socketio
 
 from bot.channels.common import MAX_MESSAGE_CHARS, ReplayGuard
 from bot.channels.socketio_redis import RedisSocketIOInput
+from testing.services import ServiceDown, fresh_redis_url
 from tests.channels.conftest import ServeFn, eventually
-from tests.services import ServiceDown, fresh_redis_url
 
 REDIS_DB = 9  # channels' own Redis database for tests
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.channels.standin_api import StandIn
+from testing.services import port_is_free
+from testing.standin_api import StandIn
 from tests.e2e.stack import ROOT, Stack
-from tests.services import port_is_free
 
 RASA_B_PORT = 18050
 STANDIN_PORT = 18059

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from testing.services import fresh_database_url, fresh_redis_url, port_is_free
 from tests.e2e.stack import ARTIFACTS, Stack, stack_env
-from tests.services import fresh_database_url, fresh_redis_url, port_is_free
 
 E2E_PORTS = (18010, 18011, 18012)
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.services import fresh_database_url, fresh_redis_url
 from tests.e2e.stack import Stack, stack_env
-from tests.services import fresh_database_url, fresh_redis_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import jwt
 
-from tests.services import namespaced, port_is_free
+from testing.services import namespaced, port_is_free
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"

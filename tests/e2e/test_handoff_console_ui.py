@@ -33,7 +33,7 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Pop
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from crm_backend.tests.seeding import seeded_engine
+    from testing.crm_seeding import seeded_engine
 
     folder = tmp_path_factory.mktemp("console-ui")
     database = f"sqlite:///{folder / 'crm.db'}"

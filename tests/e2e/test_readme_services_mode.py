@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from scripts.kefu_cli.config import dev_secrets
+from testing.services import database_exists, drop_database, fresh_redis_url, namespaced, port_is_free, track_database
 from tests.e2e.stack import ROOT, Stack, stack_env
-from tests.services import database_exists, drop_database, fresh_redis_url, namespaced, port_is_free, track_database
 
 PORTS = (18036, 18037, 18038)
 DATABASE = namespaced("kefu_e2e_readme")

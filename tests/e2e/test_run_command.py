@@ -14,8 +14,7 @@ import psycopg
 import pytest
 
 from scripts.kefu_cli.config import dev_secrets
-from tests.e2e.stack import ROOT, Stack, stack_env, text_of
-from tests.services import (
+from testing.services import (
     DEFAULT_DATABASE_URL,
     database_exists,
     drop_database,
@@ -23,6 +22,7 @@ from tests.services import (
     port_is_free,
     track_database,
 )
+from tests.e2e.stack import ROOT, Stack, stack_env, text_of
 
 PORTS = (18020, 18021, 18022)
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import psycopg
 import redis
 
+from testing.services import DEFAULT_REDIS_URL, database_exists, namespaced, track_database
 from tests.e2e.stack import ROOT
-from tests.services import DEFAULT_REDIS_URL, database_exists, namespaced, track_database
 
 PROBE_REDIS_DB = 8
 FAILING_TEST = f'''
 import redis
 
-from tests.services import fresh_database_url, fresh_redis_url
+from testing.services import fresh_database_url, fresh_redis_url
 
 
 def test_that_fails():

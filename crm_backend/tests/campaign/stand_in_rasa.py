@@ -14,7 +14,7 @@ import pytest
 
 from crm_backend.core.rasa import RasaClient
 from crm_backend.handoff import live
-from tests.services import port_is_free
+from testing.services import port_is_free
 
 PORTS = range(18090, 18100)
 TOKEN = "stand-in-rasa-token"

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from crm_backend.handoff import live
-from crm_backend.tests.seeding import app_on, seeded_engine
+from testing.crm_seeding import app_on, seeded_engine
 
 Message = MutableMapping[str, Any]
 

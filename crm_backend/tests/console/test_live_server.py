@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from crm_backend.tests.handoff.helpers import handoff_body
-from crm_backend.tests.handoff.processes import crm_processes, fresh_pg
-from tests.services import ServiceDown
+from testing.crm_processes import crm_processes, fresh_pg
+from testing.handoff import handoff_body
+from testing.services import ServiceDown
 
 PORT = int(os.environ.get("KEFU_TEST_CRM_PORT", "18133"))
 TOKEN = "events-stream-service-token"

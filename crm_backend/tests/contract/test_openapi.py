@@ -27,9 +27,9 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 
 from crm_backend.console import auth
 from crm_backend.core.config import get_settings
-from crm_backend.tests.seeding import app_on, seeded_engine
 from crm_backend.text.analyzer import warm_up
-from tests.services import ServiceDown, fresh_database_url
+from testing.crm_seeding import app_on, seeded_engine
+from testing.services import ServiceDown, fresh_database_url
 
 EXAMPLES = int(os.environ.get("KEFU_CONTRACT_EXAMPLES", "25"))
 LEFT_OUT = {"/api/v1/auth/logout", "/api/v1/console/events"}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_backend.conversation.consumer import AmqpConsumer, SqlFileConsumer, prune_sql_file, wait_idle
 from crm_backend.conversation.models import ConversationEvent, StreamCursor
-from crm_backend.tests.conversation import events as ev
+from testing import conversation_events as ev
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from crm_backend.conversation.consumer import store
 from crm_backend.conversation.models import Conversation
-from crm_backend.tests.conversation import events as ev
-from crm_backend.tests.handoff.helpers import FakeRasa, login
+from testing import conversation_events as ev
+from testing.handoff import FakeRasa, login
 
 DAY1 = datetime(2002, 5, 1, 10, 0, tzinfo=UTC).timestamp()
 DAY2 = datetime(2002, 5, 2, 15, 0, tzinfo=UTC).timestamp()

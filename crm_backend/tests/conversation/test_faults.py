@@ -23,7 +23,7 @@ from crm_backend.conversation.consumer import AmqpConsumer
 from crm_backend.conversation.models import ConversationEvent
 from crm_backend.handoff import service as handoff_service
 from crm_backend.handoff.models import HandoffMessage
-from tests.services import port_is_free
+from testing.services import port_is_free
 
 ROOT = Path(__file__).resolve().parents[3]
 BOT_PYTHON = ROOT / ".venvs/bot/bin/python"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from crm_backend.conversation.consumer import store
 from crm_backend.conversation.models import Conversation, ConversationEvent, Outcome
 from crm_backend.handoff.models import HandoffMessage
-from crm_backend.tests.conversation import events as ev
+from testing import conversation_events as ev
 
 
 def _raw(events: list[dict]) -> list[str]:

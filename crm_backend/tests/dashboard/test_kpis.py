@@ -14,8 +14,8 @@ from crm_backend.feedback.models import Feedback
 from crm_backend.handoff.models import Handoff
 from crm_backend.interaction.models import Interaction
 from crm_backend.scoring.models import CustomerScore
-from crm_backend.tests.handoff.helpers import login
 from crm_backend.ticket.models import Ticket
+from testing.handoff import login
 
 START, END = date(2001, 3, 1), date(2001, 3, 31)
 NOW = datetime(2001, 4, 1, tzinfo=UTC)

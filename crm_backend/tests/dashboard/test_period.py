@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from crm_backend.tests.handoff.helpers import login
+from testing.handoff import login
 
 
 @pytest.mark.parametrize("path", ["/api/v1/dashboard/kpis", "/api/v1/dashboard/timeseries",

@@ -12,7 +12,7 @@ from crm_backend.agent.models import Agent
 from crm_backend.console import auth
 from crm_backend.core import bus
 from crm_backend.handoff import live
-from crm_backend.tests.handoff.helpers import FakeRasa
+from testing.handoff import FakeRasa
 
 
 @pytest.fixture

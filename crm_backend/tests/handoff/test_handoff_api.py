@@ -15,7 +15,7 @@ from crm_backend.agent.models import Agent
 from crm_backend.core.db import utcnow
 from crm_backend.handoff import assignment, conversation, service
 from crm_backend.handoff.models import AuditLog, Handoff, HandoffMessage
-from crm_backend.tests.handoff.helpers import FakeRasa, another_client, handoff_body, login
+from testing.handoff import FakeRasa, another_client, handoff_body, login
 
 
 def create(client: TestClient, headers: dict[str, str], conversation: str, **overrides: object) -> dict:

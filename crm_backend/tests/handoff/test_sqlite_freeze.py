@@ -17,10 +17,10 @@ from functools import partial
 import httpx
 import pytest
 
-from crm_backend.tests.handoff.helpers import handoff_body
-from crm_backend.tests.handoff.processes import crm_processes
-from crm_backend.tests.seeding import seeded_engine
-from tests.services import port_is_free
+from testing.crm_processes import crm_processes
+from testing.crm_seeding import seeded_engine
+from testing.handoff import handoff_body
+from testing.services import port_is_free
 
 PORT = int(os.environ.get("KEFU_TEST_CRM_PORT", "18132"))
 TOKEN = "freeze-test-service-token"

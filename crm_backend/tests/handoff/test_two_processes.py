@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from crm_backend.tests.handoff.helpers import handoff_body
-from crm_backend.tests.handoff.processes import crm_processes, fresh_pg
-from tests.services import ServiceDown, fresh_redis_url
+from testing.crm_processes import crm_processes, fresh_pg
+from testing.handoff import handoff_body
+from testing.services import ServiceDown, fresh_redis_url
 
 PORTS = (18047, 18048)
 TOKEN = "two-process-service-token"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from crm_backend.console import auth
 from crm_backend.knowledge import live
-from crm_backend.tests.handoff.helpers import login
+from testing.handoff import login
 
 
 @pytest.fixture(autouse=True)

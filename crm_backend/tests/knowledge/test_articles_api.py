@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from crm_backend.tests.handoff.helpers import login
+from testing.handoff import login
 
 GIFT_WRAP = {
     "slug": "gift-wrapping", "category": "general", "tags": ["礼品包装", "gift wrap"], "status": "draft",

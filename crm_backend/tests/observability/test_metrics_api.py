@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_backend.tests.handoff.helpers import handoff_body
 from crm_backend.ticket.models import Ticket
+from testing.handoff import handoff_body
 
 
 def scrape(client: TestClient, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

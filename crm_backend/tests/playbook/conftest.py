@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import count
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -16,9 +15,9 @@ from crm_backend.identity.models import ChannelIdentity
 from crm_backend.interaction.models import Interaction
 from crm_backend.order.models import Order, ShippingEvent
 from crm_backend.playbook.channels import Senders
-from crm_backend.playbook.config import OutreachSettings
 from crm_backend.scoring.models import CustomerScore
-from tests.channels.standin_api import StandIn
+from testing.outreach import outreach_settings
+from testing.standin_api import StandIn
 
 _phones = count(1)
 # 04:00 UTC = 12:00 in Shanghai: outside quiet hours for the default time zone.
@@ -35,12 +34,6 @@ def standin() -> Iterator[StandIn]:
     server = StandIn().start()
     yield server
     server.stop()
-
-
-def outreach_settings(base_url: str, **overrides: Any) -> OutreachSettings:
-    return OutreachSettings(telegram_access_token="tg-test", telegram_api_base_url=base_url, slack_token="xoxb-test",
-                            slack_api_base_url=f"{base_url}/api/", wechat_app_id="wx-test-app",
-                            wechat_app_secret="wx-test-secret", wechat_api_base_url=base_url, **overrides)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from crm_backend.playbook.channels import Senders
 from crm_backend.playbook.models import Delivery, Playbook
 from crm_backend.points.models import PointsEntry
 from crm_backend.tests.playbook.conftest import add_order, make_customer, outreach_settings, sender
-from tests.channels.standin_api import StandIn
+from testing.standin_api import StandIn
 
 
 def playbook(session: Session, key: str, *, holdout: float = 0.0) -> Playbook:

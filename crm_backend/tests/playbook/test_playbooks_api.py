@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from crm_backend.tests.handoff.helpers import login
+from testing.handoff import login
 
 DEFAULT_KEYS = {"win_back", "upgrade_nudge", "birthday_double_points", "csat_check_in", "welcome"}
 

@@ -19,7 +19,7 @@ from crm_backend.playbook.models import Delivery
 from crm_backend.playbook.queue import Queue
 from crm_backend.points.models import PointsEntry
 from crm_backend.tests.playbook.conftest import make_customer, outreach_settings, sender
-from tests.channels.standin_api import StandIn
+from testing.standin_api import StandIn
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

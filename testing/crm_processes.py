@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from crm_backend.tests.seeding import seeded_engine
-from tests.services import fresh_database_url
+from testing.crm_seeding import seeded_engine
+from testing.services import fresh_database_url
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def fresh_pg(name: str) -> str:
