@@ -4,7 +4,7 @@ and resolution. Delivery through Rasa itself is in `live.py`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,9 @@ from crm_backend.handoff.models import Handoff, HandoffMessage, HandoffStatus
 from crm_backend.handoff.redact import redact
 from crm_backend.handoff.service import get_visible
 from crm_backend.handoff.settings import is_supervisor
+
+# Longer than any Rasa call (5 s timeout) with room to spare, short enough for a retry within a minute.
+SENDING_LEASE = timedelta(seconds=30)
 
 
 def _require_holder(handoff: Handoff, agent: Agent) -> None:
@@ -45,10 +48,13 @@ def add_reply(session: Session, *, handoff_id: int, agent: Agent, text: str) -> 
 def claim_attempt(session: Session, *, message: HandoffMessage) -> bool:
     """Take the next delivery attempt of a pending reply; False when another request/process took it.
 
-    Without this, two CRM processes' pollers (or a poller and the Retry button) could both send the same
-    reply when Rasa comes back, and the customer would read it twice.
+    The reply is `sending` while the attempt is in flight: without that, the Retry button and the retry
+    timer (or two CRM processes) could both send it when Rasa comes back, and the customer would read it
+    twice. A lease longer than any Rasa call frees a reply whose sender died mid-attempt.
     """
-    mine = repository.take_attempt(session, message_id=message.id, seen_attempts=message.attempts)
+    now = utcnow()
+    mine = repository.take_attempt(session, message_id=message.id, seen_attempts=message.attempts, now=now,
+                                   lease_expired_before=now - SENDING_LEASE)
     session.refresh(message)
     return mine
 
@@ -56,6 +62,7 @@ def claim_attempt(session: Session, *, message: HandoffMessage) -> bool:
 def mark_delivery(session: Session, *, message: HandoffMessage, delivered: bool, error: str | None = None,
                   customer_gone: bool = False) -> None:
     """Record the outcome of the delivery attempt taken with `claim_attempt`."""
+    message.sending_since = None
     if delivered:
         message.delivery, message.last_error = "delivered", None
     else:
@@ -66,7 +73,8 @@ def mark_delivery(session: Session, *, message: HandoffMessage, delivered: bool,
 
 def pending_messages(session: Session, *, handoff_id: int | None = None,
                      max_attempts: int = 20) -> list[HandoffMessage]:
-    return repository.pending_messages(session, handoff_id=handoff_id, max_attempts=max_attempts)
+    return repository.pending_messages(session, handoff_id=handoff_id, max_attempts=max_attempts,
+                                       lease_expired_before=utcnow() - SENDING_LEASE)
 
 
 def add_note(session: Session, *, handoff_id: int, agent: Agent, text: str) -> HandoffMessage:

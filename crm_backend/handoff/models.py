@@ -62,9 +62,13 @@ class HandoffMessage(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rasa_ts: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # Agent replies only: delivered | pending (Rasa unreachable, will retry) | recorded (customer gone)
+    # Agent replies only: delivered | pending (Rasa unreachable, will retry) | sending (an attempt is in
+    # flight) | recorded (customer gone)
     delivery: Mapped[str | None] = mapped_column(String(16), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the attempt in flight was taken: a process that died mid-send leaves `sending`, and the lease
+    # lets the next retry round take the reply again.
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 

@@ -77,8 +77,15 @@ def messages(session: Session, handoff_id: int) -> list[HandoffMessage]:
                                 .order_by(HandoffMessage.created_at, HandoffMessage.id)))
 
 
-def pending_messages(session: Session, *, handoff_id: int | None, max_attempts: int) -> list[HandoffMessage]:
-    stmt = select(HandoffMessage).where(HandoffMessage.delivery == "pending", HandoffMessage.attempts < max_attempts)
+def _waiting(lease_expired_before: datetime) -> Any:
+    """A reply that waits for an attempt: pending, or taken by an attempt whose lease ran out."""
+    return or_(HandoffMessage.delivery == "pending",
+               and_(HandoffMessage.delivery == "sending", HandoffMessage.sending_since < lease_expired_before))
+
+
+def pending_messages(session: Session, *, handoff_id: int | None, max_attempts: int,
+                     lease_expired_before: datetime) -> list[HandoffMessage]:
+    stmt = select(HandoffMessage).where(_waiting(lease_expired_before), HandoffMessage.attempts < max_attempts)
     if handoff_id is not None:
         stmt = stmt.where(HandoffMessage.handoff_id == handoff_id)
     return list(session.scalars(stmt.order_by(HandoffMessage.id)))
@@ -133,11 +140,13 @@ def mark_resolved(session: Session, *, handoff_id: int, agent_id: int, now: date
     return rowcount(result) == 1
 
 
-def take_attempt(session: Session, *, message_id: int, seen_attempts: int) -> bool:
+def take_attempt(session: Session, *, message_id: int, seen_attempts: int, now: datetime,
+                 lease_expired_before: datetime) -> bool:
     result = session.execute(
-        update(HandoffMessage).where(HandoffMessage.id == message_id, HandoffMessage.delivery == "pending",
+        update(HandoffMessage).where(HandoffMessage.id == message_id, _waiting(lease_expired_before),
                                      HandoffMessage.attempts == seen_attempts)
-        .values(attempts=seen_attempts + 1).execution_options(synchronize_session=False))
+        .values(attempts=seen_attempts + 1, delivery="sending", sending_since=now)
+        .execution_options(synchronize_session=False))
     return rowcount(result) == 1
 
 

@@ -54,7 +54,8 @@ def refresh(session: Session, *, now: datetime | None = None) -> None:
         SLA_BREACHED.labels(severity).set(breached.get(severity, 0))
         TICKETS_OPEN.labels(severity).set(open_.get(severity, 0))
     TRIGGERS_KEPT.set(session.scalar(select(func.count()).where(BotTrigger.status == TriggerStatus.PENDING)) or 0)
-    REPLIES_UNDELIVERED.set(session.scalar(select(func.count()).where(HandoffMessage.delivery == "pending")) or 0)
+    REPLIES_UNDELIVERED.set(session.scalar(
+        select(func.count()).where(HandoffMessage.delivery.in_(("pending", "sending")))) or 0)
 
 
 def _aware(moment: datetime) -> datetime:

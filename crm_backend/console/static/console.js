@@ -48,7 +48,7 @@
     ];
     if (m.role === "agent" && m.delivery && m.delivery !== "delivered") {
       var mark = kefuEl("div", { class: "delivery " + m.delivery, "data-testid": "delivery-mark",
-                                 text: m.delivery === "recorded" ? t("recorded") : t("not_delivered") });
+                                 text: t({ recorded: "recorded", sending: "sending" }[m.delivery] || "not_delivered") });
       if (m.delivery === "pending") {
         mark.appendChild(kefuEl("button", { class: "link", "data-testid": "retry", text: t("retry"),
           onclick: function () { act("POST", "/handoffs/" + state.current + "/messages/" + m.id + "/retry"); } }));

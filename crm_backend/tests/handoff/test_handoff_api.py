@@ -312,3 +312,30 @@ def test_a_delivery_attempt_is_taken_once(client: TestClient, service_headers: d
         assert conversation.claim_attempt(session, message=message) is True  # A's poller takes attempt 2
         assert conversation.claim_attempt(process_b, message=stale) is False  # B must not send it again
         assert stale.attempts == 2
+
+
+def test_a_reply_in_flight_is_not_sent_again(client: TestClient, service_headers: dict[str, str], rasa: FakeRasa,
+                                             session: Session) -> None:
+    """The Retry button pressed while the retry timer's attempt is still waiting for Rasa (CI saw it twice)."""
+    hid = create(client, service_headers, "c-flight")["handoff_id"]
+    login(client, "agent1")
+    client.post(f"/api/v1/handoffs/{hid}/claim")
+    rasa.down = True
+    message_id = client.post(f"/api/v1/handoffs/{hid}/messages", json={"text": "in flight"}).json()["id"]
+    message = session.get(HandoffMessage, message_id)
+    assert message is not None and message.delivery == "pending"
+    assert conversation.claim_attempt(session, message=message) is True  # the timer's attempt, Rasa not answered yet
+    assert message.delivery == "sending"
+    assert conversation.pending_messages(session) == []
+    rasa.down = False
+    retried = client.post(f"/api/v1/handoffs/{hid}/messages/{message_id}/retry")
+    assert retried.status_code == 200 and retried.json()["delivery"] == "sending"
+    def sends() -> int:
+        return sum(1 for _, _, event in rasa.sent("tracker/events") if event.get("text") == "in flight")
+
+    assert sends() == 0  # the button did not send it a second time
+    message.sending_since = utcnow() - conversation.SENDING_LEASE - timedelta(seconds=1)  # that sender died
+    session.flush()
+    assert [m.id for m in conversation.pending_messages(session)] == [message_id]
+    assert client.post(f"/api/v1/handoffs/{hid}/messages/{message_id}/retry").json()["delivery"] == "delivered"
+    assert sends() == 1
