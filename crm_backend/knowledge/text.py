@@ -29,12 +29,21 @@ ZH_STOP = frozenset("""的 了 吗 呢 吧 啊 呀 么 是 我 你 他 她 它 �
 
 
 def _stem(word: str) -> str:
-    """A light suffix stripper: enough to match 'returns'/'returned'/'returning' with 'return'."""
+    """A light suffix stripper: 'ships'/'shipped'/'shipping' → 'ship', 'charges'/'charged' → 'charg'.
+
+    A final 'e' and a doubled final consonant are dropped too, so the stem of a suffixed word meets the stem
+    of its base form ('charge' and 'charged', 'ship' and 'shipping').
+    """
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word.endswith("ss"):
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeious":
+        return word[:-1]
+    if len(word) > 3 and word.endswith("e") and not word.endswith("ee"):
+        return word[:-1]
     return word
 
 

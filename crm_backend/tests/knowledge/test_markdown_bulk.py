@@ -25,6 +25,8 @@ def test_tokens_cut_chinese_with_jieba_and_stem_english() -> None:
     assert "运费" in tokens("不满99要付运费吗") and "吗" not in tokens("不满99要付运费吗")
     assert tokens("Returned parcels") == ["return", "parcel"]
     assert {"快递", "order"} <= set(tokens("我的order快递到哪了"))  # mixed input keeps both languages
+    # A suffixed word meets its base form: a doubled consonant and a final 'e' are dropped too.
+    assert tokens("shipping charged cancelled") == tokens("ship charge cancel")
 
 
 def test_demo_content_has_80_articles_per_language_in_every_category() -> None:
