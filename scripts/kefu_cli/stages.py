@@ -80,6 +80,8 @@ def stages(env: dict[str, str], model: Path, reports: Path) -> list[Stage]:
             Stage("bench conversation stream", [str(crm / "python"), "bench/conversation_stream.py", "ingest", "idle",
                                                 "latency"]),
             Stage("bench channels", [str(bot / "python"), "bench/channels_latency.py"]),
+            # 10,000 articles on SQLite only (~1 min): search never touches the database; --postgres by hand.
+            Stage("bench knowledge search", [str(crm / "python"), "bench/knowledge_search.py"]),
             Stage("bench bot latency", [str(bot / "python"), "bench/bot_latency.py", "--model", str(model)]),
             # The event broker's cost on bot latency: broker on vs off, interleaved in rounds.
             Stage("bench broker overhead", [str(bot / "python"), "bench/broker_overhead.py", "--model", str(model)]),
