@@ -112,13 +112,18 @@ def in_holdout(playbook_id: int, occurrence_key: str, customer_id: int, share: f
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def _event_targets(session: Session, playbook: Playbook, now: datetime) -> list[tuple[int, str, dict[str, Any]]]:
-    """(customer, occurrence key, extra template values) of orders delivered `days` ago (that calendar day)."""
+def _event_targets(session: Session, playbook: Playbook, now: datetime,
+                   catchup_days: int) -> list[tuple[int, str, dict[str, Any]]]:
+    """(customer, occurrence key, extra template values) of orders delivered `days` ago (that calendar day).
+
+    `catchup_days` widens the window backwards so days the scheduler missed (CRM down) are still picked up;
+    an order already reached has its delivery row and is not added again.
+    """
     days = int(playbook.event.get("days", 7))
     day_start = datetime.combine((now - timedelta(days=days)).date(), datetime.min.time(), tzinfo=now.tzinfo)
     rows = session.execute(
         select(Order.customer_id, Order.id, Order.order_no).join(ShippingEvent, ShippingEvent.order_id == Order.id)
-        .where(ShippingEvent.status == "delivered", ShippingEvent.at >= day_start,
+        .where(ShippingEvent.status == "delivered", ShippingEvent.at >= day_start - timedelta(days=catchup_days),
                ShippingEvent.at < day_start + timedelta(days=1)).distinct())
     return [(cid, f"order:{oid}", {"order_no": no}) for cid, oid, no in rows]
 
@@ -129,7 +134,8 @@ class Started:
     to_send: list[int]  # delivery ids still pending (new ones and those a killed worker left behind)
 
 
-def start_run(session: Session, *, playbook_id: int, now: datetime | None = None) -> Started:
+def start_run(session: Session, *, playbook_id: int, now: datetime | None = None,
+              event_catchup_days: int = 0) -> Started:
     """Pick the audience, split it treated/holdout and record one delivery each (no message is sent here)."""
     now = now or utcnow()
     begin_write(session)
@@ -144,7 +150,7 @@ def start_run(session: Session, *, playbook_id: int, now: datetime | None = None
         session.flush()
     rule = AudienceRule.model_validate(playbook.audience)
     if playbook.schedule == "event":
-        targets = _event_targets(session, playbook, now)
+        targets = _event_targets(session, playbook, now, event_catchup_days)
         found = audience.profiles(session, now=now, customer_ids=sorted({t[0] for t in targets}))
     else:
         found = audience.profiles(session, now=now)

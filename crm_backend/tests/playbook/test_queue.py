@@ -106,20 +106,3 @@ def test_redis_queue_with_a_separate_worker(fresh_engine_factory: Callable[[str]
     check_exactly_once(engine, standin, customers)
     # The Telegram limit (10/s here) is shared through Redis: 20+ messages need at least 2 s.
     assert len(pending) >= 20 and elapsed >= (len(pending) // 10) - 1
-
-
-def test_run_due_starts_each_playbook_once_a_day(fresh_engine_factory: Callable[[str], Engine],
-                                                 standin: StandIn, now: datetime) -> None:
-    from crm_backend.playbook.__main__ import run_due
-
-    engine = fresh_engine_factory("sqlite")
-    campaign(engine, now, 3)  # win_back already started today by the helper
-    factory = sessionmaker(engine, expire_on_commit=False)
-    queue = Queue(None, sessions=factory, settings=outreach_settings(standin.base_url))
-    try:
-        first = run_due(factory, queue, now=now)
-        queue.join(30)
-        assert "win_back" not in first and {"upgrade_nudge", "csat_check_in", "welcome"} <= set(first)
-        assert run_due(factory, queue, now=now) == {}
-    finally:
-        queue.close()
