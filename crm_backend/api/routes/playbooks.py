@@ -92,9 +92,22 @@ def opt_out(body: OptOutIn, session: SessionDep, _: ServiceAuth, language: Langu
     return OptOutOut(customer_id=customer_id, opted_out=True, message=message)
 
 
+# The widget runs on the shop's own pages, another origin than the CRM. The customer token travels in a
+# header, never a cookie, so any origin may ask: only a page that already holds the token gets an answer.
+WIDGET_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+@router.options("/widget/outreach", include_in_schema=False)
+def widget_outreach_preflight() -> Response:
+    return Response(status_code=204, headers={**WIDGET_CORS, "Access-Control-Allow-Methods": "GET",
+                                              "Access-Control-Allow-Headers": "X-Customer-Token, Accept-Language",
+                                              "Access-Control-Max-Age": "600"})
+
+
 @router.get("/widget/outreach", response_model=list[WidgetMessage])
-def widget_outreach(session: SessionDep, customer_id: CurrentCustomerId) -> list[WidgetMessage]:
+def widget_outreach(session: SessionDep, customer_id: CurrentCustomerId, response: Response) -> list[WidgetMessage]:
     """Messages a playbook left for this customer's next website visit (each is shown once)."""
+    response.headers.update(WIDGET_CORS)
     rows = delivery.widget_messages(session, customer_id=customer_id)
     return [WidgetMessage(id=r.id, text=r.text) for r in rows]
 
