@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -20,6 +21,12 @@ def baskets(session: Session) -> dict[int, set[str]]:
     for customer_id, sku in rows:
         found.setdefault(customer_id, set()).add(sku)
     return found
+
+
+def bought_since(session: Session, customer_id: int, since: datetime) -> set[str]:
+    rows = session.scalars(select(OrderItem.sku).join(Order, OrderItem.order_id == Order.id).where(
+        Order.customer_id == customer_id, Order.status.in_(COUNTED_STATUSES), Order.placed_at >= since).distinct())
+    return set(rows)
 
 
 def tiers(session: Session, customer_ids: set[int]) -> dict[int, str]:

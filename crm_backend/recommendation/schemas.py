@@ -14,8 +14,9 @@ class Recommendation(BaseModel):
     price: float
     score: float
     # co_purchase: customers who bought `because_sku` also bought this; tier_popular: bought by many members
-    # of the customer's tier (customers with no history, or too few co-purchases).
-    reason_kind: Literal["co_purchase", "tier_popular"]
+    # of the customer's tier (customers with no history, or too few co-purchases); bestseller: bought by many
+    # customers (a tier with too few other members).
+    reason_kind: Literal["co_purchase", "tier_popular", "bestseller"]
     because_sku: str | None = None
     because_name_zh: str | None = None
     because_name_en: str | None = None

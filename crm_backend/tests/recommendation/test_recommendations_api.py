@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import timedelta
 from decimal import Decimal
 from itertools import count
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crm_backend.core.db import utcnow
 from crm_backend.customer.models import Customer
 from crm_backend.order.models import Order, OrderItem
 
@@ -18,14 +20,15 @@ NAMES = {"TST-TEA": ("测试绿茶", "Test green tea"), "TST-CUP": ("测试茶�
          "TST-KEY": ("测试钥匙扣", "Test key ring")}
 
 
-def shopper(session: Session, skus: list[str], *, tier: str = "regular", status: str = "delivered") -> int:
+def shopper(session: Session, skus: list[str], *, tier: str = "regular", status: str = "delivered",
+            days_ago: int = 10) -> int:
     n = next(_n)
     customer = Customer(name_zh=f"推荐{n}", name_en=f"Shopper {n}", phone=f"137{n:08d}", tier=tier)
     session.add(customer)
     session.flush()
     if skus:
         order = Order(order_no=f"RC{n:08d}", customer_id=customer.id, status=status, total=Decimal("10"),
-                      placed_at=datetime(2026, 1, 1, tzinfo=UTC))
+                      placed_at=utcnow() - timedelta(days=days_ago))
         session.add(order)
         session.flush()
         for sku in skus:
@@ -51,9 +54,23 @@ def test_customers_who_bought_x_also_bought_y(client: TestClient, session: Sessi
     assert first["reason_en"] == "Customers who bought Test green tea also bought Test tea cup (4 customers)"
     assert first["reason_zh"] == "购买了「测试绿茶」的顾客也购买了「测试茶杯」（4 位顾客）"
     co = [i["sku"] for i in body["items"] if i["reason_kind"] == "co_purchase"]
-    assert "TST-TEA" not in [i["sku"] for i in body["items"]], "nothing the customer already bought"
+    assert "TST-TEA" not in [i["sku"] for i in body["items"]], "nothing the customer bought lately"
     assert "TST-ODD" not in co and "TST-KEY" not in co
     assert len(body["items"]) == 3 and body["tier"] == "regular"
+
+
+def test_an_item_bought_long_ago_may_come_again(client: TestClient, session: Session,
+                                                service_headers: dict[str, str]) -> None:
+    for _ in range(2):
+        shopper(session, ["TST-TEA", "TST-KEY"])
+    me = shopper(session, ["TST-TEA"])
+    order = session.get(Order, session.scalar(select(Order.id).where(Order.customer_id == me)))
+    assert order is not None
+    order.placed_at = utcnow() - timedelta(days=200)
+    session.flush()
+    skus = [i["sku"] for i in client.get(f"/api/v1/customers/{me}/recommendations",
+                                         headers=service_headers).json()["items"]]
+    assert skus[0] == "TST-KEY" and "TST-TEA" in skus
 
 
 def test_tier_weight_orders_equal_co_purchases(client: TestClient, session: Session,
@@ -77,6 +94,16 @@ def test_no_history_gets_the_tiers_bestsellers_with_that_reason(client: TestClie
     assert all(i["reason_kind"] == "tier_popular" and "金卡会员" in i["reason_zh"] and "Gold" in i["reason_en"]
                for i in body["items"])
     assert body["items"][0]["buyers"] >= body["items"][1]["buyers"] >= 1
+
+
+def test_a_tier_of_one_gets_the_shops_bestsellers(client: TestClient, session: Session,
+                                                  service_headers: dict[str, str]) -> None:
+    shopper(session, ["TST-POT"], tier="regular")
+    loner = shopper(session, [], tier="diamond")
+    session.execute(update(Customer).where(Customer.tier == "diamond", Customer.id != loner).values(tier="gold"))
+    items = client.get(f"/api/v1/customers/{loner}/recommendations", headers=service_headers).json()["items"]
+    assert len(items) == 3 and all(i["reason_kind"] == "bestseller" and "customers bought it" in i["reason_en"]
+                                   and "畅销" in i["reason_zh"] for i in items)
 
 
 def test_needs_the_service_token_and_a_known_customer(client: TestClient, service_headers: dict[str, str]) -> None:
