@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -15,7 +16,7 @@ from crm_backend.playbook import repository, service
 from crm_backend.playbook.models import Delivery, PlaybookRun
 from crm_backend.playbook.queue import Queue
 from crm_backend.playbook.scheduler import PlaybookScheduler, run_due
-from crm_backend.tests.playbook.conftest import add_order, make_customer, outreach_settings
+from crm_backend.tests.playbook.conftest import add_order, make_customer, outreach_settings, sender
 from testing.standin_api import StandIn
 
 
@@ -133,3 +134,47 @@ def test_scheduler_thread_starts_due_playbooks_on_its_own(fresh_engine_factory: 
         enabled = [p.id for p in repository.playbooks(session) if p.enabled]
         started = session.scalars(select(PlaybookRun.playbook_id)).all()
     assert enabled and sorted(started) == sorted(enabled)
+
+
+def test_every_shipped_playbook_runs_end_to_end_from_the_scheduler(fresh_engine_factory: Callable[[str], Engine],
+                                                                  standin: StandIn, now: datetime) -> None:
+    """The timer's own path: due playbooks claimed, planned, queued, delivered by the in-process worker on the
+    stand-in chat-app APIs or left for the widget."""
+    engine = fresh_engine_factory("postgresql")
+    with Session(engine) as session:
+        service.ensure_defaults(session)
+        for found in repository.playbooks(session):
+            found.holdout_pct = 0.0
+        targets = {
+            "win_back": make_customer(session, now, stage="decline", churn=0.9, channel="telegram").id,
+            "upgrade_nudge": make_customer(session, now, lang="en", channel="slack", spend=Decimal("1700")).id,
+            "birthday_double_points": make_customer(session, now, birthday=date(1990, now.month, 1),
+                                                    channel="wechat", contact_days_ago=1).id,
+            "welcome": make_customer(session, now, joined_days_ago=2).id,
+        }
+        checked = make_customer(session, now, lang="en")
+        add_order(session, checked, placed_at=now - timedelta(days=10), delivered_at=now - timedelta(days=7))
+        targets["csat_check_in"] = checked.id
+        session.commit()
+    standin.calls.clear()
+    factory = sessionmaker(engine, expire_on_commit=False)
+    queue = Queue(None, sessions=factory, settings=outreach_settings(standin.base_url))
+    try:
+        started = run_due(factory, queue, now=now, event_catchup_days=2)
+        queue.join(60)
+    finally:
+        queue.close()
+    assert set(started) == set(targets)
+    with Session(engine) as session:
+        rows = {(d.playbook_id, d.customer_id): d for d in session.scalars(select(Delivery))}
+        ids = {p.key: p.id for p in repository.playbooks(session)}
+    got = {key: (rows[(ids[key], cid)].status, rows[(ids[key], cid)].channel) for key, cid in targets.items()}
+    assert got == {"win_back": ("sent", "telegram"), "upgrade_nudge": ("sent", "slack"),
+                   "birthday_double_points": ("sent", "wechat"), "welcome": ("waiting_visit", "widget"),
+                   "csat_check_in": ("waiting_visit", "widget")}
+    assert [c.body["chat_id"] for c in standin.sent("telegram", "sendMessage")] == [
+        sender("telegram", targets["win_back"])]
+    assert [c.body["channel"] for c in standin.sent("slack", "chat.postMessage")] == [
+        sender("slack", targets["upgrade_nudge"])]
+    assert [c.body["touser"] for c in standin.sent("wechat", "message/custom/send")] == [
+        sender("wechat", targets["birthday_double_points"])]
