@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import dramatiq
 import pytest
@@ -106,3 +110,24 @@ def test_redis_queue_with_a_separate_worker(fresh_engine_factory: Callable[[str]
     check_exactly_once(engine, standin, customers)
     # The Telegram limit (10/s here) is shared through Redis: 20+ messages need at least 2 s.
     assert len(pending) >= 20 and elapsed >= (len(pending) // 10) - 1
+
+
+def test_worker_process_beats_for_its_healthcheck_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`python -m crm_backend.playbook.worker` as compose runs it: ready, heartbeat file, clean SIGTERM."""
+    beat = tmp_path / "alive"
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "WORKER_HEARTBEAT_FILE": str(beat),
+           "DRAMATIQ_NAMESPACE": f"kefu-test-worker-{uuid.uuid4().hex[:8]}", "WORKER_THREADS": "1",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
+    process = subprocess.Popen([sys.executable, "-m", "crm_backend.playbook.worker"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not beat.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        assert beat.exists() and time.time() - beat.stat().st_mtime < 30
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "playbook worker ready" in output, output
