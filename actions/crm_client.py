@@ -107,6 +107,22 @@ class Handoff(TypedDict, total=False):
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = weakref.WeakKeyDictionary()
 
 
+class Recommendation(TypedDict, total=False):
+    sku: str
+    name_zh: str
+    name_en: str
+    price: float
+    reason_kind: str
+    reason_zh: str
+    reason_en: str
+
+
+class Recommendations(TypedDict):
+    customer_id: int
+    tier: str
+    items: list[Recommendation]
+
+
 class KnowledgeArticle(TypedDict):
     id: int
     slug: str
@@ -234,6 +250,10 @@ class CrmClient:
     async def tier(self, customer_id: int) -> dict[str, Any]:
         """GET /customers/{id}/tier: benefits and progress to the next tier."""
         return await self._request("GET", f"/customers/{customer_id}/tier")
+
+    async def recommendations(self, customer_id: int, limit: int = 3) -> Recommendations:
+        """GET /customers/{id}/recommendations: items not bought yet, each with its reason."""
+        return await self._request("GET", f"/customers/{customer_id}/recommendations", params={"limit": limit})
 
     # ---------------------------------------------------------------- service
     async def tickets(self, customer_id: int, status: str | None = None) -> Page:

@@ -24,6 +24,7 @@ from actions.common import channel_of, crm, customer_name, identity_slots, langu
 from actions.crm_client import CrmError, CrmUnavailable
 from actions.messages import render
 from actions.points import ActionAskRedeemConfirmation
+from actions.recommendations import ActionRecommendProducts
 from actions.repair import (
     MAX_FAILURES,
     RepairingFormValidation,
@@ -260,5 +261,5 @@ def resumable_actions() -> dict[str, type[Action]]:
     """Requests that wait for verification, by action name."""
     classes: list[type[Action]] = [ActionShowPointsBalance, ActionShowPointsHistory, ActionShowPointsExpiring,
                                    ActionShowOrderStatus, ActionShowTier, ActionShowTickets,
-                                   ActionAskRedeemConfirmation]
+                                   ActionAskRedeemConfirmation, ActionRecommendProducts]
     return {cls().name(): cls for cls in classes}

@@ -7,6 +7,9 @@
   undelivered agent replies are retried every `kefu_handoff_retry_seconds` while any wait, otherwise a
   round runs every `kefu_handoff_idle_seconds` for vanished agents (`handoff/live.py`); a failed delivery
   wakes it at once;
+- the playbook scheduler (a daemon thread, every `playbook_schedule_seconds`, off with 0): starts the playbooks
+  due today, claimed in the database so several CRM processes start each once (`playbook/scheduler.py`);
+  its deliveries go to the task queue (Redis workers in services mode, threads in this process otherwise);
 - a one-off warm-up of knowledge search (jieba's dictionary, the e5 model) in a thread, so the first
   customer question does not pay for it;
 - the conversation stream consumer (a thread, `KEFU_EVENT_STREAM`: amqp, sql or off) and the transcript
@@ -28,6 +31,8 @@ from crm_backend.core.config import Settings
 from crm_backend.core.db import get_sessionmaker, write_unit
 from crm_backend.handoff import live
 from crm_backend.knowledge.search import warm_up as warm_up_knowledge
+from crm_backend.playbook.queue import set_queue
+from crm_backend.playbook.scheduler import PlaybookScheduler
 from crm_backend.points.service import expire_all
 from crm_backend.tier.service import review_all
 from kefu_ops.metrics import worker_round
@@ -114,6 +119,7 @@ class Jobs:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.maintenance: MaintenanceThread | None = None
+        self.playbooks: PlaybookScheduler | None = None
         self.timer: asyncio.Task[None] | None = None
         self.threads: list[Any] = []
 
@@ -122,6 +128,12 @@ class Jobs:
             self.maintenance = MaintenanceThread(self.settings.maintenance_interval_seconds,
                                                  self.settings.maintenance_initial_delay_seconds)
             self.maintenance.start()
+        if self.settings.playbook_schedule_seconds > 0:
+            self.playbooks = PlaybookScheduler(self.settings.playbook_schedule_seconds,
+                                               self.settings.playbook_schedule_initial_delay_seconds,
+                                               event_catchup_days=self.settings.playbook_event_catchup_days,
+                                               sessions=lambda: get_sessionmaker()())
+            self.playbooks.start()
         if self.settings.kefu_handoff_timer:
             self.timer = asyncio.create_task(run_timer(self.settings.kefu_handoff_retry_seconds,
                                                        self.settings.kefu_handoff_idle_seconds))
@@ -143,5 +155,8 @@ class Jobs:
             await asyncio.to_thread(thread.stop)
         if self.maintenance is not None:
             self.maintenance.stop()
+        if self.playbooks is not None:
+            await asyncio.to_thread(self.playbooks.stop)
+            await asyncio.to_thread(set_queue, None)  # stops the in-process delivery worker (embedded mode)
         await get_bus().close()
         set_bus(None)

@@ -23,6 +23,7 @@ from crm_backend.api.routes import (
     orders,
     playbooks,
     points,
+    recommendations,
     rewards,
     scores,
     tickets,
@@ -35,7 +36,7 @@ API_PREFIX = "/api/v1"
 API_ROUTERS = (analysis.router, auth.router, campaigns.router, console.router, conversations.router,
                customers.router, dashboard.router, dev.router, escalation.router, feedback.router, handoffs.router,
                identity.router, interactions.router, knowledge.router, orders.router, playbooks.router,
-               points.router, rewards.router, scores.router, tickets.router, tiers.router)
+               points.router, recommendations.router, rewards.router, scores.router, tickets.router, tiers.router)
 # HTML pages: /console, /demo, /help, …
 ROOT_ROUTERS = (auth.root_router, console.root_router, conversations.root_router, knowledge.root_router,
                 metrics.root_router, playbooks.root_router, widget.root_router)

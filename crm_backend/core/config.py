@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     # Points expiry + tier review inside the CRM process; 0 disables (then use `cli expire-points`).
     maintenance_interval_seconds: int = 6 * 3600
     maintenance_initial_delay_seconds: int = 120
+    # Playbook scheduler (crm_backend/playbook/scheduler.py) in every CRM process: a tick every
+    # `playbook_schedule_seconds` starts the playbooks due today (claimed in the database, so once per day
+    # per playbook however many processes tick); 0 disables it (then run `python -m crm_backend.playbook
+    # run-due`). Event playbooks also pick up orders from `playbook_event_catchup_days` missed days.
+    playbook_schedule_seconds: int = 600
+    playbook_schedule_initial_delay_seconds: int = 90
+    playbook_event_catchup_days: int = 2
     # The handoff retry timer (crm_backend/jobs.py): reply retries and kept bot triggers every
     # `kefu_handoff_retry_seconds` while any wait, else a round every `kefu_handoff_idle_seconds`.
     kefu_handoff_timer: bool = True

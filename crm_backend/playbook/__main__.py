@@ -1,30 +1,15 @@
 """`python -m crm_backend.playbook run-due`: start every enabled playbook whose occurrence for today has not
-started, and queue its deliveries (call it daily or more often, e.g. from cron; reruns add nobody twice)."""
+started, and queue its deliveries. The CRM's own timer does this every PLAYBOOK_SCHEDULE_SECONDS; the command
+is for a deployment that switches the timer off (cron) and for operators. Reruns add nobody twice."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from datetime import datetime
 
-from sqlalchemy.orm import Session
-
+from crm_backend.core.config import get_settings
 from crm_backend.core.db import get_sessionmaker
-from crm_backend.playbook import service
-from crm_backend.playbook.queue import Queue, get_queue
-
-
-def run_due(sessions: Callable[[], Session], queue: Queue, *, now: datetime | None = None) -> dict[str, int]:
-    """{playbook key: deliveries queued} for the playbooks started now."""
-    queued: dict[str, int] = {}
-    with sessions() as session:
-        service.ensure_defaults(session)
-        session.commit()
-        for playbook in service.due_playbooks(session, now=now):
-            started = service.start_run(session, playbook_id=playbook.id, now=now)
-            session.commit()
-            queued[playbook.key] = queue.enqueue(started.to_send, now=now)
-    return queued
+from crm_backend.playbook.queue import get_queue
+from crm_backend.playbook.scheduler import run_due
 
 
 def main() -> None:
@@ -32,7 +17,7 @@ def main() -> None:
     parser.add_argument("command", choices=["run-due"])
     parser.parse_args()
     queue = get_queue()
-    queued = run_due(get_sessionmaker(), queue)
+    queued = run_due(get_sessionmaker(), queue, event_catchup_days=get_settings().playbook_event_catchup_days)
     if queue.embedded:
         queue.join(timeout_seconds=3600)  # no separate worker in embedded mode: finish before exiting
     queue.close()

@@ -28,6 +28,8 @@ class OutreachSettings(BaseSettings):
     max_attempts: int = 4
     send_timeout_seconds: float = 10.0
     worker_threads: int = 8
+    # Touched by the worker every 10 s when set (docker-compose's healthcheck reads its age).
+    worker_heartbeat_file: str = ""
     # Redis key prefix of the broker and the rate limiters (one per deployment sharing a Redis server).
     dramatiq_namespace: str = "kefu-dramatiq"
 

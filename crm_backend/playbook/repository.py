@@ -19,6 +19,12 @@ def by_key(session: Session, key: str) -> Playbook | None:
     return session.scalar(select(Playbook).where(Playbook.key == key))
 
 
+def claim(session: Session, playbook_id: int) -> Playbook | None:
+    """Lock the playbook row for this transaction; None while another process holds it (PostgreSQL)."""
+    return session.scalar(select(Playbook).where(Playbook.id == playbook_id)
+                          .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+
+
 def run_for(session: Session, playbook_id: int, occurrence: str) -> PlaybookRun | None:
     return session.scalar(select(PlaybookRun).where(PlaybookRun.playbook_id == playbook_id,
                                                     PlaybookRun.occurrence == occurrence))

@@ -125,3 +125,22 @@ class OptOutOut(BaseModel):
     customer_id: int | None
     opted_out: bool
     message: str
+
+
+class PreferencesOut(BaseModel):
+    customer_id: int
+    marketing_opt_out: bool
+    service_opt_out: bool
+    opted_out_at: datetime | None
+    opt_out_channel: str
+    timezone: str  # IANA name; quiet hours are counted in it
+
+
+class PreferencesIn(BaseModel):
+    """Fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    marketing_opt_out: bool | None = None
+    service_opt_out: bool | None = None

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,8 +26,8 @@ from crm_backend.identity.models import ChannelIdentity
 from crm_backend.order.models import Order, ShippingEvent
 from crm_backend.playbook import audience, repository, templates
 from crm_backend.playbook.defaults import DEFAULTS
-from crm_backend.playbook.models import Delivery, DeliveryStatus, Playbook, PlaybookRun
-from crm_backend.playbook.schemas import AudienceRule, GroupStats, Measurement, PlaybookIn
+from crm_backend.playbook.models import Delivery, DeliveryStatus, MessagingPreference, Playbook, PlaybookRun
+from crm_backend.playbook.schemas import AudienceRule, GroupStats, Measurement, PlaybookIn, PreferencesIn
 from crm_backend.points.models import Redemption
 from crm_backend.scoring.service import COUNTED_STATUSES
 
@@ -112,13 +113,18 @@ def in_holdout(playbook_id: int, occurrence_key: str, customer_id: int, share: f
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def _event_targets(session: Session, playbook: Playbook, now: datetime) -> list[tuple[int, str, dict[str, Any]]]:
-    """(customer, occurrence key, extra template values) of orders delivered `days` ago (that calendar day)."""
+def _event_targets(session: Session, playbook: Playbook, now: datetime,
+                   catchup_days: int) -> list[tuple[int, str, dict[str, Any]]]:
+    """(customer, occurrence key, extra template values) of orders delivered `days` ago (that calendar day).
+
+    `catchup_days` widens the window backwards so days the scheduler missed (CRM down) are still picked up;
+    an order already reached has its delivery row and is not added again.
+    """
     days = int(playbook.event.get("days", 7))
     day_start = datetime.combine((now - timedelta(days=days)).date(), datetime.min.time(), tzinfo=now.tzinfo)
     rows = session.execute(
         select(Order.customer_id, Order.id, Order.order_no).join(ShippingEvent, ShippingEvent.order_id == Order.id)
-        .where(ShippingEvent.status == "delivered", ShippingEvent.at >= day_start,
+        .where(ShippingEvent.status == "delivered", ShippingEvent.at >= day_start - timedelta(days=catchup_days),
                ShippingEvent.at < day_start + timedelta(days=1)).distinct())
     return [(cid, f"order:{oid}", {"order_no": no}) for cid, oid, no in rows]
 
@@ -129,7 +135,8 @@ class Started:
     to_send: list[int]  # delivery ids still pending (new ones and those a killed worker left behind)
 
 
-def start_run(session: Session, *, playbook_id: int, now: datetime | None = None) -> Started:
+def start_run(session: Session, *, playbook_id: int, now: datetime | None = None,
+              event_catchup_days: int = 0) -> Started:
     """Pick the audience, split it treated/holdout and record one delivery each (no message is sent here)."""
     now = now or utcnow()
     begin_write(session)
@@ -144,7 +151,7 @@ def start_run(session: Session, *, playbook_id: int, now: datetime | None = None
         session.flush()
     rule = AudienceRule.model_validate(playbook.audience)
     if playbook.schedule == "event":
-        targets = _event_targets(session, playbook, now)
+        targets = _event_targets(session, playbook, now, event_catchup_days)
         found = audience.profiles(session, now=now, customer_ids=sorted({t[0] for t in targets}))
     else:
         found = audience.profiles(session, now=now)
@@ -260,6 +267,43 @@ def opt_out(session: Session, *, channel: str, sender_id: str | None, customer_i
         session.flush()
     replies = OPT_OUT_ALL_REPLY if kind in ("service", "all") else OPT_OUT_REPLY
     return customer_id, replies["zh" if language == "zh" else "en"]
+
+
+def preferences(session: Session, *, customer_id: int, default_timezone: str) -> MessagingPreference:
+    """The customer's messaging preferences (the defaults until something was set; nothing is written)."""
+    if session.get(Customer, customer_id) is None:
+        raise CustomerNotFound(customer_id)
+    found = repository.preference(session, customer_id)
+    return found or MessagingPreference(customer_id=customer_id, marketing_opt_out=False, service_opt_out=False,
+                                        opt_out_channel="", timezone=default_timezone)
+
+
+def update_preferences(session: Session, *, customer_id: int, changes: PreferencesIn,
+                       default_timezone: str) -> MessagingPreference:
+    """Change the time zone (checked against the IANA database) or the switches; a re-subscription clears the
+    opt-out record."""
+    if changes.timezone is not None:
+        try:
+            ZoneInfo(changes.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            zone = changes.timezone
+            raise ValidationFailed(f"Unknown time zone {zone!r} (use an IANA name such as Asia/Shanghai)",
+                                   f"无法识别的时区 {zone!r}（请使用 IANA 名称，例如 Asia/Shanghai）") from error
+    begin_write(session)
+    if session.get(Customer, customer_id) is None:
+        raise CustomerNotFound(customer_id)
+    prefs = repository.preference(session, customer_id, lock=True, create=True, timezone=default_timezone)
+    assert prefs is not None
+    if changes.timezone is not None:
+        prefs.timezone = changes.timezone
+    if changes.marketing_opt_out is not None:
+        prefs.marketing_opt_out = changes.marketing_opt_out
+    if changes.service_opt_out is not None:
+        prefs.service_opt_out = changes.service_opt_out
+    if not prefs.marketing_opt_out and not prefs.service_opt_out:
+        prefs.opted_out_at, prefs.opt_out_channel = None, ""
+    session.flush()
+    return prefs
 
 
 def opt_in(session: Session, *, customer_id: int, marketing: bool, service: bool) -> None:

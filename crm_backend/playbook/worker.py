@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 
 import dramatiq
 
 from crm_backend.core.config import get_settings
 from crm_backend.playbook.config import get_outreach_settings
 from crm_backend.playbook.queue import Queue
+
+HEARTBEAT_SECONDS = 10
 
 
 def main() -> None:
@@ -25,7 +28,14 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print("playbook worker ready", flush=True)
-    stop.wait()
+    # A container healthcheck reads the file's age (the process has no HTTP port to probe).
+    heartbeat = Path(get_outreach_settings().worker_heartbeat_file) if get_outreach_settings().worker_heartbeat_file \
+        else None
+    while True:
+        if heartbeat is not None:
+            heartbeat.touch()
+        if stop.wait(HEARTBEAT_SECONDS if heartbeat is not None else None):
+            break
     worker.stop()
     queue.close()
 

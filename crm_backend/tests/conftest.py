@@ -102,7 +102,8 @@ def subscriptions() -> None:
 @pytest.fixture(scope="session")
 def app() -> FastAPI:
     # No handoff poller: the test app has no Rasa (tests that want one start their own).
-    return create_app(get_settings().model_copy(update={"kefu_handoff_timer": False, "kefu_event_stream": "off"}))
+    return create_app(get_settings().model_copy(update={"kefu_handoff_timer": False, "kefu_event_stream": "off",
+                                                            "playbook_schedule_seconds": 0}))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""`./kefu run`: check the services, prepare database and model, start the three servers, print the banner."""
+"""`./kefu run`: check the services, prepare database and model, start the three servers (and, in services mode,
+the playbook worker), print the banner."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .supervision import Child, Supervisor, crash_message
 from .venvs import setup
 
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+WORKER_READY = "playbook worker ready"  # printed by crm_backend.playbook.worker
 
 
 def build_children(env: dict[str, str], model: Path) -> list[Child]:
@@ -25,6 +27,11 @@ def build_children(env: dict[str, str], model: Path) -> list[Child]:
                 env["RASA_AUTH_TOKEN"], "--cors", "*", "--port", str(rasa_port), "--interface", "127.0.0.1",
                 "--model", str(model), "--endpoints", endpoints,
                 "--credentials", env.get("KEFU_CREDENTIALS", "credentials.yml")]
+    # Services mode queues playbook deliveries on Redis, so a worker must consume them; in embedded mode the
+    # CRM process runs them itself.
+    worker_cmd = [str(CRM_BIN / "python"), "-m", "crm_backend.playbook.worker"]
+    worker = [Child("playbook-worker", "playbook worker", worker_cmd, 0, f"log:{WORKER_READY}")
+              ] if env.get("REDIS_URL") else []
     return [
         Child("crm", "CRM backend", [str(CRM_BIN / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",
                                      "127.0.0.1", "--port", str(crm_port), "--no-proxy-headers"],
@@ -34,6 +41,7 @@ def build_children(env: dict[str, str], model: Path) -> list[Child]:
               actions_port, f"http://127.0.0.1:{actions_port}/health"),
         Child("rasa", "Rasa server", rasa_cmd, rasa_port,
               f"http://127.0.0.1:{rasa_port}/status?token={urllib.parse.quote(env['RASA_AUTH_TOKEN'])}"),
+        *worker,
     ]
 
 
@@ -93,7 +101,7 @@ def run() -> int:
         supervisor = Supervisor(env)
         timeout = float(env.get("KEFU_START_TIMEOUT", "240"))
         for child in build_children(env, model):
-            say(f"starting the {child.label} on port {child.port}")
+            say(f"starting the {child.label}" + (f" on port {child.port}" if child.port else ""))
             supervisor.start(child)
         for child in supervisor.children:
             supervisor.wait_healthy(child, timeout)

@@ -19,8 +19,8 @@ class Child:
     name: str
     label: str
     cmd: list[str]
-    port: int
-    health: str
+    port: int  # 0: the child serves nothing (a queue worker)
+    health: str  # a URL answering 2xx, or "log:<line>" for a child that prints <line> once ready
     proc: subprocess.Popen | None = None
     log: Path | None = None
 
@@ -31,6 +31,15 @@ def http_ok(url: str) -> bool:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def ready(child: Child) -> bool:
+    if child.health.startswith("log:"):
+        try:
+            return child.health[len("log:"):] in (child.log.read_text(errors="replace") if child.log else "")
+        except OSError:
+            return False
+    return http_ok(child.health)
 
 
 def crash_message(child: Child) -> str:
@@ -69,7 +78,7 @@ class Supervisor:
             dead = self.crashed()
             if dead is not None:
                 raise KefuError(crash_message(dead))
-            if http_ok(child.health):
+            if ready(child):
                 return
             time.sleep(0.5)
         raise KefuError(f"the {child.label} did not become healthy within {timeout:.0f} s (see {child.log}) — "

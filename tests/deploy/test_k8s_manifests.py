@@ -70,13 +70,16 @@ def test_every_skip_has_a_reason_and_a_comment() -> None:
 
 
 def test_deployments_have_real_probes_and_limits() -> None:
-    health = {"kefu-rasa": "/", "kefu-actions": "/health", "kefu-crm": "/health"}
+    health = {"kefu-rasa": "/", "kefu-actions": "/health", "kefu-crm": "/health",
+              "kefu-playbook-worker": "/tmp/kefu-playbook-worker.alive"}  # no HTTP port: its heartbeat file
     deployments = by_kind("Deployment")
     assert set(deployments) == set(health)
     for name, deployment in deployments.items():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-            assert container[probe]["httpGet"]["path"] == health[name], f"{name} {probe}"
+            checked = container[probe]["httpGet"]["path"] if "httpGet" in container[probe] \
+                else " ".join(container[probe]["exec"]["command"])
+            assert health[name] in checked, f"{name} {probe}"
         assert container["resources"]["limits"] and container["resources"]["requests"]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert (ROOT / "actions" / "__init__.py").exists()  # /health is rasa-sdk's, / is Rasa's, /health the CRM's

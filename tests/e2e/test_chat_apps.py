@@ -292,3 +292,48 @@ def test_wechat_user_verifies_and_is_linked_to_the_same_customer(stack: Stack, b
     assert expected in numbers_in(text) and CJK.search(text), f"verified WeChat user gets {expected}: {text!r}"
     linked = stack.crm("GET", f"/identity/channels/wechat/{openid}")
     assert linked.status_code == 200 and linked.json()["customer_id"] == WANG_WEI
+
+
+# --------------------------------------------------------------------------- opt-out on every chat app
+
+
+def linked(stack: Stack, channel: str, sender: str, phone: str) -> int:
+    """Link `sender` to the customer with `phone` by the one-time-code check the bot itself uses."""
+    body = {"phone": phone, "channel": channel, "sender_id": sender}
+    assert stack.crm("POST", "/identity/otp", json=body).status_code == 200
+    verified = stack.crm("POST", "/identity/otp/verify", json={**body, "code": latest_code(stack, phone)})
+    assert verified.status_code == 200, verified.text
+    return int(verified.json()["customer_id"])
+
+
+def marketing_opt_out(stack: Stack, customer_id: int) -> tuple[bool, str]:
+    prefs = stack.crm("GET", f"/customers/{customer_id}/messaging-preferences").json()
+    return prefs["marketing_opt_out"], prefs["opt_out_channel"]
+
+
+@pytest.mark.parametrize(("channel", "phone", "word", "confirmation"), [
+    ("telegram", "13800000002", "退订", "已为您退订"),
+    ("slack", "13800000003", "unsubscribe", "unsubscribed"),
+    ("wechat", "13800000005", "别再给我发促销信息了", "已为您退订"),
+])
+def test_unsubscribing_in_a_chat_app_opts_the_customer_out_at_once(stack: Stack, b: RasaB, channel: str,
+                                                                    phone: str, word: str,
+                                                                    confirmation: str) -> None:
+    sender = {"telegram": str(720_000 + next(_ids) % 1000), "slack": f"UOPT{next(_ids)}",
+              "wechat": f"oOPT{next(_ids)}"}[channel]
+    customer_id = linked(stack, channel, sender, phone)
+    stack.crm("PUT", f"/customers/{customer_id}/messaging-preferences", json={"marketing_opt_out": False})
+    try:
+        assert marketing_opt_out(stack, customer_id) == (False, "")
+        if channel == "telegram":
+            status, replies = telegram(b, int(sender), word)
+            assert status == 200
+            reply = " ".join(replies)
+        elif channel == "slack":
+            reply = " ".join(slack_say(b, sender, word))
+        else:
+            reply = wechat_say(b, sender, word)
+        assert confirmation in reply, f"{channel}: the confirmation comes back in the conversation: {reply!r}"
+        assert marketing_opt_out(stack, customer_id) == (True, channel)
+    finally:
+        stack.crm("PUT", f"/customers/{customer_id}/messaging-preferences", json={"marketing_opt_out": False})

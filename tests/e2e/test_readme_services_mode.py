@@ -3,10 +3,12 @@ every command the start banner prints, used while the stack runs, then Ctrl-C.""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -53,6 +55,25 @@ def readme_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     code = stack.interrupt()
     assert code == 0, f"Ctrl-C should stop the stack cleanly, got exit {code}:\n{stack.tail()}"
     assert all(port_is_free(port) for port in PORTS), "a server still listens after Ctrl-C"
+
+
+def test_the_playbook_worker_consumes_the_redis_queue(readme_stack: Stack) -> None:
+    """Services mode queues deliveries on Redis: `./kefu run` started a worker that takes them off the queue."""
+    from crm_backend.playbook.queue import QUEUE, Queue
+
+    assert "starting the playbook worker" in readme_stack.text()
+    os.kill(readme_stack.child_pid("playbook-worker"), 0)  # raises if it is not running
+    producer = Queue(f"redis://127.0.0.1:6379/{REDIS_DB}", start_worker=False)
+    try:
+        producer.enqueue([2_000_000_000])  # no such delivery: the job runs, finds nothing, is acknowledged
+    finally:
+        producer.close()
+    client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}")
+    messages = f"{producer.broker.namespace}:{QUEUE}.msgs"
+    deadline = time.monotonic() + 30
+    while client.hlen(messages) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.hlen(messages) == 0, f"the worker did not take the job:\n{readme_stack.tail()}"
 
 
 def banner(stack: Stack) -> list[str]:

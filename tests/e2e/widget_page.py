@@ -18,16 +18,18 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 HOST_PAGE_PORT = 18058  # "another website" embedding the widget (channels' port range)
 HOST_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>another host page</title></head>
 <body><h1>Another website embedding the Kefu widget</h1>
-<script src="{crm}/widget/kefu-widget.js" data-server="{rasa}"></script></body></html>"""
+<script src="{crm}/widget/kefu-widget.js" data-server="{rasa}"{attrs}></script></body></html>"""
 
 
 @contextmanager
-def host_page(crm_url: str, rasa_url: str, lang: str = "en") -> Iterator[str]:
-    """Serve a page on its own 127.0.0.1 origin that embeds the widget talking to `rasa_url`.
+def host_page(crm_url: str, rasa_url: str, lang: str = "en", customer_token: str | None = None) -> Iterator[str]:
+    """Serve a page on its own 127.0.0.1 origin that embeds the widget talking to `rasa_url` (as the signed-in
+    customer of `customer_token`, if given).
 
     (Chromium blocks loopback connections from pages Playwright fulfils itself: local network access checks.)
     """
-    html = HOST_PAGE.format(crm=crm_url, rasa=rasa_url, lang=lang).encode()
+    attrs = f' data-customer-token="{customer_token}"' if customer_token else ""
+    html = HOST_PAGE.format(crm=crm_url, rasa=rasa_url, lang=lang, attrs=attrs).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

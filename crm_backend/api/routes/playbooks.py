@@ -14,8 +14,18 @@ from crm_backend.console import auth, pages
 from crm_backend.console.deps import CurrentSupervisor
 from crm_backend.core.bounds import IdPath, IdQuery
 from crm_backend.playbook import delivery, service, templates
+from crm_backend.playbook.config import get_outreach_settings
 from crm_backend.playbook.queue import get_queue
-from crm_backend.playbook.schemas import Measurement, OptOutIn, OptOutOut, PlaybookIn, PlaybookOut, RunOut
+from crm_backend.playbook.schemas import (
+    Measurement,
+    OptOutIn,
+    OptOutOut,
+    PlaybookIn,
+    PlaybookOut,
+    PreferencesIn,
+    PreferencesOut,
+    RunOut,
+)
 
 router = APIRouter(tags=["playbooks"])
 root_router = APIRouter(include_in_schema=False)
@@ -92,9 +102,41 @@ def opt_out(body: OptOutIn, session: SessionDep, _: ServiceAuth, language: Langu
     return OptOutOut(customer_id=customer_id, opted_out=True, message=message)
 
 
+@router.get("/customers/{customer_id}/messaging-preferences", response_model=PreferencesOut,
+            responses=error_responses(404))
+def get_preferences(customer_id: IdPath, session: SessionDep, _: ServiceAuth) -> PreferencesOut:
+    """Opt-out switches and the time zone quiet hours are counted in."""
+    prefs = service.preferences(session, customer_id=customer_id,
+                                default_timezone=get_outreach_settings().default_timezone)
+    return PreferencesOut.model_validate(prefs, from_attributes=True)
+
+
+@router.put("/customers/{customer_id}/messaging-preferences", response_model=PreferencesOut,
+            responses=error_responses(404, 422))
+def put_preferences(customer_id: IdPath, body: PreferencesIn, session: SessionDep,
+                    _: ServiceAuth) -> PreferencesOut:
+    """Set the customer's time zone (IANA name) or switch marketing / service messages back on or off."""
+    prefs = service.update_preferences(session, customer_id=customer_id, changes=body,
+                                       default_timezone=get_outreach_settings().default_timezone)
+    return PreferencesOut.model_validate(prefs, from_attributes=True)
+
+
+# The widget runs on the shop's own pages, another origin than the CRM. The customer token travels in a
+# header, never a cookie, so any origin may ask: only a page that already holds the token gets an answer.
+WIDGET_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+@router.options("/widget/outreach", include_in_schema=False)
+def widget_outreach_preflight() -> Response:
+    return Response(status_code=204, headers={**WIDGET_CORS, "Access-Control-Allow-Methods": "GET",
+                                              "Access-Control-Allow-Headers": "X-Customer-Token, Accept-Language",
+                                              "Access-Control-Max-Age": "600"})
+
+
 @router.get("/widget/outreach", response_model=list[WidgetMessage])
-def widget_outreach(session: SessionDep, customer_id: CurrentCustomerId) -> list[WidgetMessage]:
+def widget_outreach(session: SessionDep, customer_id: CurrentCustomerId, response: Response) -> list[WidgetMessage]:
     """Messages a playbook left for this customer's next website visit (each is shown once)."""
+    response.headers.update(WIDGET_CORS)
     rows = delivery.widget_messages(session, customer_id=customer_id)
     return [WidgetMessage(id=r.id, text=r.text) for r in rows]
 

@@ -98,7 +98,11 @@ def test_csat_check_in_seven_days_after_delivery_shows_in_the_widget_once(
     assert first.status_code == 200
     assert [m["text"] for m in first.json()] == [
         f"{customer.name_en}, your order {order.order_no} arrived a week ago. How satisfied are you? Reply 1–5."]
+    assert first.headers["access-control-allow-origin"] == "*", "the widget asks from the shop's own origin"
     assert client.get("/api/v1/widget/outreach", headers={"X-Customer-Token": token}).json() == []
+    preflight = client.options("/api/v1/widget/outreach", headers={"Origin": "https://shop.example",
+                                                                  "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 204 and "X-Customer-Token" in preflight.headers["access-control-allow-headers"]
     assert client.get("/api/v1/widget/outreach").status_code == 401
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from crm_backend.playbook.models import MessagingPreference
 from testing.handoff import login
 
 DEFAULT_KEYS = {"win_back", "upgrade_nudge", "birthday_double_points", "csat_check_in", "welcome"}
@@ -107,3 +109,25 @@ def test_page_shows_runs_with_their_uplift(client: TestClient, session: object) 
     login(client, "supervisor")
     page = client.get("/playbooks?lang=en")
     assert page.status_code == 200 and 'data-testid="runs-win_back"' in page.text and " pp [" in page.text
+
+
+def test_time_zone_and_switches_are_editable_through_the_api(client: TestClient, session: Session,
+                                                             service_headers: dict[str, str]) -> None:
+    url = "/api/v1/customers/2/messaging-preferences"
+    assert client.get(url).status_code == 401
+    first = client.get(url, headers=service_headers).json()
+    assert first["timezone"] == "Asia/Shanghai" and first["marketing_opt_out"] is False
+    changed = client.put(url, json={"timezone": "Europe/Berlin"}, headers=service_headers)
+    assert changed.status_code == 200 and changed.json()["timezone"] == "Europe/Berlin"
+    prefs = session.get(MessagingPreference, 2)
+    assert prefs is not None and prefs.timezone == "Europe/Berlin"
+    for lang, words in (("zh", "无法识别的时区"), ("en", "Unknown time zone")):
+        bad = client.put(url, json={"timezone": "Mars/Olympus"}, headers={**service_headers, "Accept-Language": lang})
+        assert bad.status_code == 422 and words in bad.text
+    assert client.get(url, headers=service_headers).json()["timezone"] == "Europe/Berlin", "a bad value loses nothing"
+    client.post("/api/v1/messaging/opt-out", json={"channel": "telegram", "customer_id": 2}, headers=service_headers)
+    out = client.get(url, headers=service_headers).json()
+    assert out["marketing_opt_out"] is True and out["opt_out_channel"] == "telegram"
+    back = client.put(url, json={"marketing_opt_out": False}, headers=service_headers).json()
+    assert back["marketing_opt_out"] is False and back["opt_out_channel"] == "" and back["timezone"] == "Europe/Berlin"
+    assert client.get("/api/v1/customers/999999/messaging-preferences", headers=service_headers).status_code == 404

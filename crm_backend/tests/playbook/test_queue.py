@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import dramatiq
 import pytest
@@ -108,18 +112,22 @@ def test_redis_queue_with_a_separate_worker(fresh_engine_factory: Callable[[str]
     assert len(pending) >= 20 and elapsed >= (len(pending) // 10) - 1
 
 
-def test_run_due_starts_each_playbook_once_a_day(fresh_engine_factory: Callable[[str], Engine],
-                                                 standin: StandIn, now: datetime) -> None:
-    from crm_backend.playbook.__main__ import run_due
-
-    engine = fresh_engine_factory("sqlite")
-    campaign(engine, now, 3)  # win_back already started today by the helper
-    factory = sessionmaker(engine, expire_on_commit=False)
-    queue = Queue(None, sessions=factory, settings=outreach_settings(standin.base_url))
+def test_worker_process_beats_for_its_healthcheck_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`python -m crm_backend.playbook.worker` as compose runs it: ready, heartbeat file, clean SIGTERM."""
+    beat = tmp_path / "alive"
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "WORKER_HEARTBEAT_FILE": str(beat),
+           "DRAMATIQ_NAMESPACE": f"kefu-test-worker-{uuid.uuid4().hex[:8]}", "WORKER_THREADS": "1",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
+    process = subprocess.Popen([sys.executable, "-m", "crm_backend.playbook.worker"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        first = run_due(factory, queue, now=now)
-        queue.join(30)
-        assert "win_back" not in first and {"upgrade_nudge", "csat_check_in", "welcome"} <= set(first)
-        assert run_due(factory, queue, now=now) == {}
+        deadline = time.monotonic() + 30
+        while not beat.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        assert beat.exists() and time.time() - beat.stat().st_mtime < 30
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
     finally:
-        queue.close()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "playbook worker ready" in output, output

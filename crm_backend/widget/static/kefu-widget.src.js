@@ -1,6 +1,9 @@
 /* Kefu chat widget — embed with one tag:
  *   <script src="https://crm.example.com/widget/kefu-widget.js" data-server="https://bot.example.com"
  *           data-customer-token="<signed JWT, optional>" data-lang="auto" async></script>
+ * A signed-in visitor (customer token) also gets the messages playbooks left for their next visit, from
+ * `GET <crm>/api/v1/widget/outreach` (the CRM is where this script came from, or `data-crm`); an anonymous
+ * visitor asks for nothing, so no account data reaches an unverified visitor.
  * Talks socket.io to Rasa (bot/channels/socketio_redis.py). History survives reloads: the session id and
  * the rendered messages are kept in localStorage per visitor identity, and Rasa keeps the conversation
  * (session_persistence). `KefuIO` is the bundled socket.io client (see router.py).
@@ -19,7 +22,8 @@
       log: "聊天记录", you: "您", bot: "客服", offline: "连接中断，正在重连…", online: "已连接",
       tooLong: "消息太长了，请分几次发送。", error: "消息发送失败，请稍后再试。",
       welcome: "您好！我是智能客服，可以帮您查询订单、积分、会员权益，或为您转接人工客服。",
-      quick: "快捷回复", loggedIn: "已登录会员", newTab: "（在新窗口打开）"
+      quick: "快捷回复", loggedIn: "已登录会员", newTab: "（在新窗口打开）",
+      unread: function (n) { return "打开在线客服（" + n + " 条新消息）"; }
     },
     en: {
       open: "Open customer service chat", close: "Close chat", title: "Customer service",
@@ -28,7 +32,8 @@
       offline: "Connection lost, reconnecting…", online: "Connected",
       tooLong: "That message is too long — please split it up.", error: "Sending failed, please try again.",
       welcome: "Hello! I can help with orders, points and membership, or connect you with a person.",
-      quick: "Quick replies", loggedIn: "Signed-in member", newTab: "(opens in a new window)"
+      quick: "Quick replies", loggedIn: "Signed-in member", newTab: "(opens in a new window)",
+      unread: function (n) { return "Open customer service chat (" + n + (n === 1 ? " new message)" : " new messages)"); }
     }
   };
   var MAX_STORED = 200;
@@ -64,6 +69,7 @@
   var token = attr("customer-token", null);
   var storageKey = "kefu.widget.v1." + identityOf(token);
   var scriptBase = script.src.replace(/[^/]*$/, "");
+  var crmBase = attr("crm", scriptBase.replace(/\/widget\/$/, "")).replace(/\/$/, "");
 
   var state = loadState();
   var socket = null;
@@ -115,6 +121,8 @@
       "aria-expanded": "false", "aria-controls": "kefu-panel" });
     els.launcher.appendChild(el("span", { "aria-hidden": "true", "class": "kefu-launcher-icon" }, "💬"));
     els.launcher.appendChild(el("span", { "class": "kefu-launcher-text" }, t.title));
+    els.badge = el("span", { "class": "kefu-badge", "aria-hidden": "true", hidden: "" });
+    els.launcher.appendChild(els.badge);
 
     els.panel = el("section", { id: "kefu-panel", "class": "kefu-panel", role: "dialog", "aria-modal": "false",
       "aria-labelledby": "kefu-title", hidden: "" });
@@ -171,6 +179,7 @@
     els.launcher.classList.toggle("kefu-launcher-open", open);
     state.open = open;
     saveState();
+    if (open) { setUnread(0); }
     if (open) {
       connect();
       els.input.focus();
@@ -296,6 +305,31 @@
     socket.on("connect_error", offline); // server down or unreachable: say so; typed messages stay queued
   }
 
+  function setUnread(count) {
+    els.badge.hidden = count === 0;
+    els.badge.textContent = count ? String(count) : "";
+    els.launcher.setAttribute("aria-label", count ? t.unread(count) : t.open);
+  }
+
+  // Each waiting message is handed out once by the CRM, so it is stored in the conversation right away.
+  function fetchOutreach() {
+    if (!token || !window.fetch) { return; }
+    window.fetch(crmBase + "/api/v1/widget/outreach", {
+      headers: { "X-Customer-Token": token, "Accept-Language": lang === "zh" ? "zh-CN" : "en" }
+    }).then(function (response) {
+      return response.ok ? response.json() : [];
+    }).then(function (items) {
+      var shown = 0;
+      (Array.isArray(items) ? items : []).forEach(function (item) {
+        if (item && typeof item.text === "string" && item.text) {
+          addMessage({ role: "bot", text: item.text, outreach: item.id, at: Date.now() }, true);
+          shown += 1;
+        }
+      });
+      if (shown && els.panel.hidden) { setUnread(shown); }
+    }).catch(function () { /* CRM unreachable: the messages stay waiting for the next visit */ });
+  }
+
   function loadCss() {
     var href = attr("css", scriptBase + "kefu-widget.css");
     if (document.querySelector("link[data-kefu-css]")) { return; }
@@ -308,6 +342,7 @@
     build();
     state.messages.forEach(function (message) { addMessage(message, false); });
     if (state.open || attr("open", "false") === "true") { setOpen(true); }
+    fetchOutreach();
     window.KefuWidget = {
       open: function () { setOpen(true); },
       close: function () { setOpen(false); },
