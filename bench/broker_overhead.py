@@ -1,7 +1,8 @@
 """Bot latency and throughput with the event broker ON vs OFF, interleaved in rounds (issue 11).
 
-Two Kefu Rasa servers on the same model: A with `endpoints.yml` as shipped (Rasa's SQL event broker writing
-every tracker event to a file that the CRM consumes into its conversation store), B with the same endpoints
+Two Kefu Rasa servers on the same model: A with `endpoints.yml` as shipped (Kefu's queued broker writing
+every tracker event to a file that the CRM consumes into its conversation store; `--on rasa-sql` puts Rasa's
+own SQL broker there instead, the design before), B with the same endpoints
 minus `event_broker`. Rounds alternate A and B (1 user, then 20 concurrent users), so machine noise hits both
 alike; the medians over rounds are compared. Same request as bench/bot_latency.py (verified customers asking
 their points: Rasa → actions → CRM).
@@ -51,12 +52,17 @@ def main() -> int:
     parser.add_argument("--model", help="Kefu model (default: newest models/kefu-*.tar.gz)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--messages", type=int, default=60, help="messages per load level per round")
+    parser.add_argument("--on", choices=("shipped", "rasa-sql"), default="shipped",
+                        help="the 'on' server's broker: endpoints.yml as shipped, or Rasa's own SQL broker (before)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "broker_overhead.json"))
     args = parser.parse_args()
     model = kefu_model(args.model)
     work = Path(tempfile.mkdtemp(prefix="kefu-bench-broker-"))
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     assert "event_broker" in endpoints, "endpoints.yml has no event broker to compare"
+    on_endpoints = work / "endpoints-on.yml"
+    on_endpoints.write_text(yaml.safe_dump({**endpoints, "event_broker": {
+        "type": "SQL", "dialect": "sqlite", "db": "${KEFU_EVENTS_DB}"}} if args.on == "rasa-sql" else endpoints))
     endpoints.pop("event_broker")
     off_endpoints = work / "endpoints-off.yml"
     off_endpoints.write_text(yaml.safe_dump(endpoints))
@@ -70,7 +76,8 @@ def main() -> int:
             "DATABASE_URL": f"sqlite:///{work / 'crm.db'}", "KEFU_EVENTS_DB": str(work / "events.db"),
             "KEFU_EVENT_STREAM": "sql"}
     base.pop("REDIS_URL", None)
-    results: dict[str, Any] = {"model": model.name, "rounds": args.rounds, "machine_cpus": os.cpu_count(),
+    results: dict[str, Any] = {"model": model.name, "on_broker": args.on, "rounds": args.rounds,
+                               "machine_cpus": os.cpu_count(),
                                "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         for step in ("migrate", "seed"):
@@ -81,7 +88,8 @@ def main() -> int:
         actions = procs.start("actions", [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
                                           "--port", str(ACTIONS_PORT)], base)
         rasa = {}
-        for name, port, file in (("broker_on", ON_PORT, "endpoints.yml"), ("broker_off", OFF_PORT, str(off_endpoints))):
+        for name, port, file in (("broker_on", ON_PORT, str(on_endpoints)),
+                                  ("broker_off", OFF_PORT, str(off_endpoints))):
             rasa[name] = procs.start(name, [str(BOT_BIN / "python"), "-m", "bot.server", "run", "--port", str(port),
                                             "--interface", "127.0.0.1", "--model", str(model), "--endpoints", file,
                                             "--credentials", str(credentials)], base)

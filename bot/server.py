@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import TrackerStore
 from rasa.engine.graph import GraphSchema
+from rasa.shared.core.trackers import DialogueStateTracker
 
 _minimal_graph_schema = GraphSchema.minimal_graph_schema
+_original_get_or_create_tracker = TrackerStore.get_or_create_tracker
+_original_init_tracker = TrackerStore.init_tracker
 
 
 @functools.cache
@@ -40,6 +45,84 @@ def _cached_minimal_graph_schema(self: GraphSchema, targets: list[str] | None = 
     return cache[key]
 
 
+_STORED = "_kefu_stored_events"  # how many of a tracker's events its store holds
+
+
+async def _get_or_create_tracker(self: TrackerStore, sender_id: str, max_event_history: int | None = None,
+                                 append_action_listen: bool = True) -> DialogueStateTracker:
+    tracker = await _original_get_or_create_tracker(self, sender_id, max_event_history, append_action_listen)
+    setattr(tracker, _STORED, len(tracker.events))
+    return tracker
+
+
+def _init_tracker(self: TrackerStore, sender_id: str) -> DialogueStateTracker:
+    tracker = _original_init_tracker(self, sender_id)
+    setattr(tracker, _STORED, 0)  # a new conversation: nothing stored yet
+    return tracker
+
+
+async def _stream_events(self: TrackerStore, tracker: DialogueStateTracker) -> None:
+    """Publish the events added since the tracker was loaded, counted instead of re-read from the store.
+
+    Rasa re-reads the stored tracker on every save to diff it against the new one (`len(old.events)`):
+    a full deserialisation per turn that grows with the conversation. The tracker loaded for the turn
+    already knows that count; a tracker that was not loaded through `get_or_create_tracker` still takes
+    Rasa's way.
+    """
+    if self.event_broker is None:
+        return
+    offset = getattr(tracker, _STORED, None)
+    if offset is None:
+        old = await self.retrieve(tracker.sender_id)
+        offset = len(old.events) if old else 0
+    events = tracker.events
+    await self._stream_new_events(self.event_broker, list(itertools.islice(events, offset, len(events))),
+                                  tracker.sender_id)
+    setattr(tracker, _STORED, len(events))
+
+
+REDIS_RETRIES = 25  # backoff 50 ms doubling, capped at 1 s: about 20 s, a Redis restart with room to spare
+
+
+def _retrying_redis(client: Any) -> None:
+    """Make a Redis client retry a lost or refused connection instead of failing the customer's turn."""
+    import socket
+
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.retry import Retry
+
+    errors = (RedisConnectionError, RedisTimeoutError, socket.timeout, OSError)
+    client.connection_pool.connection_kwargs["retry_on_error"] = list(errors)
+    client.set_retry(Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_RETRIES, supported_errors=errors))
+
+
+def _with_retrying_redis(init: Any) -> Any:
+    @functools.wraps(init)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        _retrying_redis(self.red)
+
+    return wrapped
+
+
+def install_redis_resilience() -> None:
+    """Rasa's Redis tracker and lock stores ride out a Redis restart.
+
+    Out of the box a restart fails the turns in flight and the first one after it (a stale pooled
+    connection), and Rasa's fail-safe store then keeps that tracker in one process's memory. With retries
+    the turn waits for Redis (the store's calls are synchronous, so the process waits with it) and goes on.
+    """
+    from rasa.core.lock_store import RedisLockStore
+    from rasa.core.tracker_store import RedisTrackerStore
+
+    for store in (RedisTrackerStore, RedisLockStore):
+        if not getattr(store.__init__, "_kefu_retrying", False):
+            store.__init__ = _with_retrying_redis(store.__init__)  # type: ignore[method-assign]
+            store.__init__._kefu_retrying = True  # type: ignore[attr-defined]
+
+
 def install_fixes() -> None:
     """Patch Rasa 3.6 where it costs Kefu on every turn.
 
@@ -50,9 +133,14 @@ def install_fixes() -> None:
 
     `GraphSchema.minimal_graph_schema` walks the model's graph recursively on every message and every
     prediction (5 % of the server's CPU in a profile); the graph does not change while a model is loaded.
+
+    `TrackerStore.stream_events` deserialises the stored tracker again on every save (`_stream_events`).
     """
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     GraphSchema.minimal_graph_schema = _cached_minimal_graph_schema  # type: ignore[method-assign]
+    TrackerStore.get_or_create_tracker = _get_or_create_tracker  # type: ignore[method-assign]
+    TrackerStore.init_tracker = _init_tracker  # type: ignore[method-assign]
+    TrackerStore.stream_events = _stream_events  # type: ignore[method-assign]
 
 
 def install_observability() -> None:
@@ -80,6 +168,7 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     install_fixes()
+    install_redis_resilience()
     install_observability()
     rasa_main()
 

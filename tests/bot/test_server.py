@@ -1,12 +1,19 @@
-"""Kefu's Rasa server entry point: the patched action-response check still rejects what Rasa rejects."""
+"""Kefu's Rasa server entry point: the patched action-response check still rejects what Rasa rejects, and
+the event stream publishes each event once without re-reading the tracker store."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.server import install_fixes
 
@@ -57,3 +64,67 @@ def test_minimal_graph_schema_is_cached_and_equal_to_rasas(action: RemoteAction)
     assert set(schema.minimal_graph_schema(["unrelated"]).nodes) == {"a", "unrelated"}  # per target set
     schema.nodes["d"] = node(x="c")
     assert set(schema.minimal_graph_schema(["d"]).nodes) == {"a", "b", "c", "d"}  # a changed graph is recomputed
+
+
+class RecordingBroker(EventBroker):
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+def test_streamed_events_are_those_a_turn_added_without_re_reading_the_store() -> None:
+    install_fixes()
+    broker = RecordingBroker()
+    store = InMemoryTrackerStore(Domain.empty(), event_broker=broker)
+    reads = 0
+    retrieve = store.retrieve
+
+    async def counting_retrieve(sender_id: str) -> Any:
+        nonlocal reads
+        reads += 1
+        return await retrieve(sender_id)
+
+    store.retrieve = counting_retrieve  # type: ignore[method-assign]
+
+    async def turn(text: str) -> None:
+        tracker = await store.get_or_create_tracker("c1")
+        tracker.update(UserUttered(text))
+        tracker.update(ActionExecuted("action_listen"))
+        await store.save(tracker)
+
+    asyncio.run(turn("你好"))
+    asyncio.run(turn("hello"))
+    texts = [e.get("text") for e in broker.published if e["event"] == "user"]
+    assert texts == ["你好", "hello"]  # each event once, none missed
+    assert [e["event"] for e in broker.published] == ["action", "user", "action", "user", "action"]
+    assert reads == 2  # one read per turn (the load), none for the diff
+    stored = asyncio.run(retrieve("c1"))
+    assert stored is not None and len(stored.events) == len(broker.published)
+
+
+def test_a_tracker_not_loaded_through_the_store_is_diffed_as_rasa_does() -> None:
+    install_fixes()
+    broker = RecordingBroker()
+    store = InMemoryTrackerStore(Domain.empty(), event_broker=broker)
+    tracker = DialogueStateTracker("c2", [])
+    tracker.update(UserUttered("first"))
+    asyncio.run(store.save(tracker))
+    copy = DialogueStateTracker.from_events("c2", list(tracker.events) + [UserUttered("second")])
+    asyncio.run(store.save(copy))
+    assert [e.get("text") for e in broker.published] == ["first", "second"]
+
+
+def test_rasas_redis_stores_retry_a_lost_connection() -> None:
+    from rasa.core.lock_store import RedisLockStore
+    from rasa.core.tracker_store import RedisTrackerStore
+
+    from bot.server import REDIS_RETRIES, install_redis_resilience
+
+    install_redis_resilience()
+    install_redis_resilience()  # twice is once
+    for store in (RedisLockStore(host="127.0.0.1", port=1), RedisTrackerStore(Domain.empty(), port=1)):
+        retry = store.red.get_retry()
+        assert retry is not None and retry._retries == REDIS_RETRIES
+        assert OSError in retry._supported_errors  # a refused connection while Redis restarts
