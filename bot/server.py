@@ -81,6 +81,7 @@ async def _stream_events(self: TrackerStore, tracker: DialogueStateTracker) -> N
     setattr(tracker, _STORED, len(events))
 
 
+_RETRYING: set[type] = set()
 REDIS_RETRIES = 25  # backoff 50 ms doubling, capped at 1 s: about 20 s, a Redis restart with room to spare
 
 
@@ -118,9 +119,9 @@ def install_redis_resilience() -> None:
     from rasa.core.tracker_store import RedisTrackerStore
 
     for store in (RedisTrackerStore, RedisLockStore):
-        if not getattr(store.__init__, "_kefu_retrying", False):
+        if store not in _RETRYING:
             store.__init__ = _with_retrying_redis(store.__init__)  # type: ignore[method-assign]
-            store.__init__._kefu_retrying = True  # type: ignore[attr-defined]
+            _RETRYING.add(store)
 
 
 def install_fixes() -> None:
