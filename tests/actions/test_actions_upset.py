@@ -1,4 +1,4 @@
-"""Issue 15: an upset message answered as a status question also gets an apology and a complaint offer."""
+"""Issue 15: an upset status question also gets a complaint offer; a form left over a long silence is set aside."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from actions.account import ActionShowOrderStatus
 from actions.complaints import offer_complaint_if_upset, strongly_negative
 from actions.crm_client import CrmError, CrmUnavailable
 from actions.messages import render
+from actions.session import ActionSessionStart
 
 pytestmark = pytest.mark.asyncio
 
@@ -83,3 +84,27 @@ async def test_the_order_status_answer_comes_first_then_the_offer_when_upset(
     assert (render("utter_complaint_offer", language) in reply) is upset
     if upset:
         assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/file_complaint"
+
+
+@pytest.mark.parametrize("language,form,topic", [("zh", "complaint_form", "投诉"),
+                                                 ("en", "redeem_form", "reward redemption"), ("en", None, None)])
+async def test_a_form_left_unfinished_over_a_long_silence_is_set_aside_politely(
+        domain: dict[str, Any], language: str, form: str | None, topic: str | None) -> None:
+    """Session expiry (long silence) ends the form: its details are not carried over, and the customer is told."""
+    given = {"complaint_text": "parcel lost", "complaint_order": "KF20250003", **customer_slots(3)}
+    tracker = make_tracker(text="where is my order", language=language, active_loop=form, slots=given)
+    dispatcher = CollectingDispatcher()
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+    carried = {e["name"] for e in events if e.get("event") == "slot"}
+    assert "customer_id" in carried and not carried & {"complaint_text", "complaint_order"}
+    if topic is None:
+        assert dispatcher.messages == []
+    else:
+        assert texts(dispatcher) == render("utter_form_set_aside", language, topic=topic)
+
+
+async def test_a_stop_confirmation_left_open_is_set_aside_too(domain: dict[str, Any]) -> None:
+    tracker = make_tracker(text="我的积分", language="zh", slots={"paused_form": "complaint_form"})
+    dispatcher = CollectingDispatcher()
+    await ActionSessionStart().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == render("utter_form_set_aside", "zh", topic="投诉")
