@@ -23,6 +23,7 @@ from actions.common import (
 from actions.complaints import offer_complaint_if_upset
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
 from actions.kept_writes import resubmit_kept_writes
+from actions.multi_request import offer_the_rest
 
 
 class AccountAction(Action):
@@ -45,6 +46,7 @@ class AccountAction(Action):
             events = await self.answer(dispatcher, tracker, client, customer_id)
             if self.offers_complaint:
                 await offer_complaint_if_upset(dispatcher, tracker, client)
+            offer_the_rest(dispatcher, (tracker.latest_message or {}).get("text") or "", self.name(), language(tracker))
             return identity + events
         except CrmUnavailable:
             apologise_crm_down(dispatcher, tracker)
