@@ -139,9 +139,12 @@ class OutOfScopeDetector(IntentClassifier, GraphComponent):
             if similarity >= threshold:
                 continue
             logger.debug("out of scope: %r (similarity %.3f < %.3f)", text, similarity, threshold)
-            # The margin below the threshold, as a rough confidence in [0.5, 1].
-            confidence = min(1.0, 0.5 + (threshold - similarity) * 10)
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != OUT_OF_SCOPE]
+            # The margin below the threshold, as a rough confidence in [0.7, 1]; the classifier's guesses are
+            # scaled into what is left, so the FallbackClassifier's ambiguity check cannot turn this decline
+            # into a "please rephrase" (out_of_scope says what the bot can do instead).
+            confidence = min(1.0, 0.7 + (threshold - similarity) * 10)
+            ranking = [{**r, PREDICTED_CONFIDENCE_KEY: float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) * (1 - confidence)}
+                       for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != OUT_OF_SCOPE]
             declined = {INTENT_NAME_KEY: OUT_OF_SCOPE, PREDICTED_CONFIDENCE_KEY: confidence}
             message.set(INTENT, declined, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [declined, *ranking], add_to_output=True)
