@@ -20,14 +20,18 @@ from actions.common import (
     say,
     tier_name,
 )
+from actions.complaints import offer_complaint_if_upset
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
 from actions.kept_writes import resubmit_kept_writes
+from actions.multi_request import offer_the_rest
 
 
 class AccountAction(Action):
     """Base: only a verified customer gets an answer; the CRM being down gets an apology, never a crash."""
 
     action_name = ""
+    # Status questions are where an upset customer hides a complaint ("still hasn't moved!").
+    offers_complaint = False
 
     def name(self) -> str:
         return self.action_name
@@ -38,7 +42,12 @@ class AccountAction(Action):
         if customer_id is None:
             return ask_to_verify(dispatcher, tracker, self.name())
         try:
-            return identity + await self.answer(dispatcher, tracker, crm(tracker), customer_id)
+            client = crm(tracker)
+            events = await self.answer(dispatcher, tracker, client, customer_id)
+            if self.offers_complaint:
+                await offer_complaint_if_upset(dispatcher, tracker, client)
+            offer_the_rest(dispatcher, (tracker.latest_message or {}).get("text") or "", self.name(), language(tracker))
+            return identity + events
         except CrmUnavailable:
             apologise_crm_down(dispatcher, tracker)
         except CrmError as error:
@@ -152,6 +161,7 @@ class ActionShowOrderStatus(AccountAction):
     """One order's status and shipping events: the number given now, else the latest order."""
 
     action_name = "action_show_order_status"
+    offers_complaint = True
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient,
                      customer_id: int) -> list[EventType]:
@@ -210,6 +220,7 @@ class ActionShowTickets(AccountAction):
     """The customer's tickets (or the one named) with status and SLA."""
 
     action_name = "action_show_tickets"
+    offers_complaint = True
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient,
                      customer_id: int) -> list[EventType]:

@@ -16,12 +16,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import bot_failures, channel_of, crm, identify, language, say, verified_customer
-from actions.crm_client import CrmError, CrmUnavailable
+from actions.crm_client import CrmClient, CrmError, CrmUnavailable, TextAnalysis
 from actions.kept_writes import keep_ticket, resubmit_kept_writes
+from actions.messages import render
 from actions.repair import RepairingFormValidation, digits, failed_again, is_none_answer, reset_failures
 
 CATEGORIES = ("delivery", "product_quality", "service_attitude", "price_billing", "refund_return", "account", "other")
 CATEGORY_CONFIDENCE = 0.6  # below this the bot asks instead of trusting the CRM's guess
+UPSET_SCORE = 0.8  # sentiment size from which a message counts as clearly upset (and a complaint as severe)
 CATEGORY_WORDS = {
     "delivery": ("物流", "快递", "配送", "送货", "deliver", "shipping", "courier", "package"),
     "product_quality": ("质量", "坏", "破", "product", "quality", "broken", "damaged", "defect"),
@@ -92,6 +94,31 @@ def _is_descriptive(text: str) -> bool:
     return cjk >= 6 or len(stripped.split()) >= 4
 
 
+def strongly_negative(analysis: TextAnalysis) -> bool:
+    """The CRM's text analysis reads the message as clearly upset."""
+    sentiment = analysis.get("sentiment") or {}
+    # The score is signed (-1 … 1) or a confidence, depending on the model: its size is what counts.
+    return sentiment.get("label") == "negative" and abs(float(sentiment.get("score") or 0)) >= UPSET_SCORE
+
+
+async def offer_complaint_if_upset(dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient) -> None:
+    """An angry "still hasn't moved!" read as a status question gets its answer, then an apology and the
+    offer of a complaint: whichever intent won, an upset customer is not left with a status line only."""
+    text = ((tracker.latest_message or {}).get("text") or "").strip()
+    if not text or text.startswith("/"):
+        return
+    try:
+        analysis = await client.analyse(text)
+    except CrmError:
+        return  # the answer was given; the offer is a courtesy that needs the CRM
+    if not strongly_negative(analysis):
+        return
+    lang = language(tracker)
+    dispatcher.utter_message(text=render("utter_complaint_offer", lang), buttons=[
+        {"title": "提交投诉" if lang == "zh" else "File a complaint", "payload": "/file_complaint"},
+        {"title": "转人工" if lang == "zh" else "Talk to a human", "payload": "/request_human"}])
+
+
 async def _infer_category(tracker: Tracker, text: str) -> list[EventType]:
     try:
         analysis = await crm(tracker).analyse(text)
@@ -99,9 +126,7 @@ async def _infer_category(tracker: Tracker, text: str) -> list[EventType]:
         return []
     category = analysis.get("category") or {}
     events: list[EventType] = []
-    sentiment = analysis.get("sentiment") or {}
-    # The score is signed (-1 … 1) or a confidence, depending on the model: its size is what counts.
-    if sentiment.get("label") == "negative" and abs(float(sentiment.get("score") or 0)) >= 0.8:
+    if strongly_negative(analysis):
         events.append(SlotSet("complaint_severity", "high"))
     if category.get("label") in CATEGORIES and category.get("label") != "other" \
             and float(category.get("confidence") or 0) >= CATEGORY_CONFIDENCE:

@@ -61,6 +61,15 @@ class ActionDefaultAskRephrase(Action):
 
 
 FALLBACK_ACTIONS = ("action_default_fallback", "action_two_stage_fallback")
+# Guesses worth a button: a task the customer can start with one tap ("faq" needs its sub-intent).
+NOT_OFFERED = ("faq", "greet", "goodbye", "verify_identity")
+
+
+def closest_intents(tracker: Tracker, lang: str, limit: int = 2, floor: float = 0.05) -> list[str]:
+    """The classifier's best guesses for the last message that can be offered as buttons."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    return [r["name"] for r in ranking if r.get("name") in INTENT_NAMES[lang] and r["name"] not in NOT_OFFERED
+            and float(r.get("confidence") or 0.0) >= floor][:limit]
 
 
 def misunderstood_recently(tracker: Tracker, turns: int = 2) -> bool:
@@ -88,7 +97,12 @@ class ActionDefaultFallback(Action):
         from actions.messages import render
 
         if not misunderstood_recently(tracker):
-            say(dispatcher, lang, "utter_ask_rephrase")
+            guesses = closest_intents(tracker, lang)
+            if not guesses:
+                say(dispatcher, lang, "utter_ask_rephrase")
+                return [UserUtteranceReverted()]
+            dispatcher.utter_message(text=render("utter_ask_rephrase_or_choose", lang), buttons=[
+                {"title": INTENT_NAMES[lang][g], "payload": f"/{g}"} for g in guesses])
             return [UserUtteranceReverted()]
 
         dispatcher.utter_message(text=render("utter_fallback_offer", lang), buttons=[

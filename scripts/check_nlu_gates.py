@@ -1,4 +1,5 @@
-"""Held-out NLU quality gates: intent accuracy per language and entity F1 on data/nlu_test/.
+"""Held-out NLU quality gates: intent accuracy per language and entity F1 on data/nlu_test/, and the
+share of never-seen, off-topic questions (data/nlu_oos/test.yml) the bot declines, per language.
 
     .venvs/bot/bin/python scripts/check_nlu_gates.py --model models/kefu-<fp>.tar.gz
 
@@ -23,14 +24,15 @@ sys.path.insert(0, str(ROOT))
 
 INTENT_GATE = 0.95
 ENTITY_F1_GATE = 0.90
+OOS_DECLINE_GATE = 0.70
+# Parses that make the bot decline (say what it can do, or ask for a rephrase) instead of answering.
+DECLINED = ("out_of_scope", "nlu_fallback")
 
 
 def load_examples(folder: Path) -> list[Any]:
-    from rasa.shared.nlu.training_data.loading import load_data
-
     examples = []
     for path in sorted(folder.glob("*.yml")):
-        examples += [m for m in load_data(str(path)).intent_examples]
+        examples += load_examples_file(path)
     return examples
 
 
@@ -50,7 +52,33 @@ def entity_set(entities: list[dict[str, Any]]) -> set[tuple[str, int, int, str]]
             if e.get("entity") != "language"}
 
 
-async def evaluate(model: str, folder: Path) -> dict[str, Any]:
+async def declines(agent: Any, path: Path) -> dict[str, Any]:
+    """Per language, how many of the out-of-scope questions in `path` the bot declines."""
+    from bot.language import detect_language
+
+    counts: dict[str, Counter] = defaultdict(Counter)
+    answered = []
+    for example in load_examples_file(path):
+        text = example.get("text")
+        parse = await agent.parse_message(text)
+        lang = detect_language(text) or "neutral"
+        counts[lang]["total"] += 1
+        if parse.get("intent", {}).get("name") in DECLINED:
+            counts[lang]["declined"] += 1
+        else:
+            answered.append({"text": text, "language": lang, "predicted": full_intent(parse),
+                             "confidence": round(parse.get("intent", {}).get("confidence", 0.0), 3)})
+    return {"decline_rate": {lang: round(c["declined"] / c["total"], 4) for lang, c in sorted(counts.items())},
+            "counts": {lang: dict(c) for lang, c in sorted(counts.items())}, "answered": answered}
+
+
+def load_examples_file(path: Path) -> list[Any]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return list(load_data(str(path)).intent_examples)
+
+
+async def evaluate(model: str, folder: Path, oos: Path) -> dict[str, Any]:
     from rasa.core.agent import Agent
 
     from bot.language import detect_language
@@ -81,6 +109,8 @@ async def evaluate(model: str, folder: Path) -> dict[str, Any]:
                            "confidence": round(parse.get("intent", {}).get("confidence", 0.0), 3),
                            "missed_entities": sorted(gold_entities - predicted_entities),
                            "extra_entities": sorted(predicted_entities - gold_entities)})
+    parse_ms = 1000 * (time.monotonic() - started) / max(1, len(examples))
+    out_of_scope = await declines(agent, oos)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -91,9 +121,11 @@ async def evaluate(model: str, folder: Path) -> dict[str, Any]:
         "counts": {lang: dict(c) for lang, c in sorted(per_lang.items())},
         "entity": {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
                    "true_positives": tp, "false_positives": fp, "false_negatives": fn},
-        "gates": {"intent_accuracy_per_language": INTENT_GATE, "entity_f1": ENTITY_F1_GATE},
+        "out_of_scope": out_of_scope,
+        "gates": {"intent_accuracy_per_language": INTENT_GATE, "entity_f1": ENTITY_F1_GATE,
+                  "oos_decline_rate_per_language": OOS_DECLINE_GATE},
         "model_load_s": round(load_s, 1),
-        "parse_ms_per_message": round(1000 * (time.monotonic() - started) / max(1, len(examples)), 1),
+        "parse_ms_per_message": round(parse_ms, 1),
         "errors": errors,
     }
 
@@ -102,6 +134,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", default=str(ROOT / "data" / "nlu_test"))
+    parser.add_argument("--oos", default=str(ROOT / "data" / "nlu_oos" / "test.yml"))
     parser.add_argument("--out", default=str(Path(os.environ.get("KEFU_VAR_DIR", ROOT / "var")) / "reports"
                                              / "nlu_gates.json"))
     args = parser.parse_args()
@@ -109,7 +142,7 @@ def main() -> int:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # Rasa's structlog otherwise prints a debug line per parsed message
-    report = asyncio.run(evaluate(args.model, Path(args.data)))
+    report = asyncio.run(evaluate(args.model, Path(args.data), Path(args.oos)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -117,6 +150,10 @@ def main() -> int:
                 for lang, acc in report["intent_accuracy"].items() if lang in ("zh", "en") and acc < INTENT_GATE]
     missing = [lang for lang in ("zh", "en") if lang not in report["intent_accuracy"]]
     failures += [f"no {lang} examples in {args.data}" for lang in missing]
+    oos = report["out_of_scope"]
+    failures += [f"out-of-scope decline rate ({lang}) {oos['decline_rate'].get(lang, 0.0):.1%} < "
+                 f"{OOS_DECLINE_GATE:.0%}" for lang in ("zh", "en")
+                 if oos["decline_rate"].get(lang, 0.0) < OOS_DECLINE_GATE]
     if report["entity"]["f1"] < ENTITY_F1_GATE:
         failures.append(f"entity F1 {report['entity']['f1']:.3f} < {ENTITY_F1_GATE}")
     for lang, acc in report["intent_accuracy"].items():
@@ -125,7 +162,10 @@ def main() -> int:
     e = report["entity"]
     print(f"entity F1       {e['f1']:.4f}  (P {e['precision']:.3f} R {e['recall']:.3f}; "
           f"tp {e['true_positives']} fp {e['false_positives']} fn {e['false_negatives']})")
-    print(f"{len(report['errors'])} misses listed in {out}")
+    for lang, rate in oos["decline_rate"].items():
+        print(f"out-of-scope {lang:<7} {rate:7.2%}  declined ({oos['counts'][lang].get('declined', 0)}/"
+              f"{oos['counts'][lang]['total']}, {args.oos})")
+    print(f"{len(report['errors'])} misses and {len(oos['answered'])} answered off-topic questions listed in {out}")
     for failure in failures:
         print(f"GATE FAILED: {failure}")
     return 1 if failures else 0

@@ -213,5 +213,22 @@ async def test_the_first_misunderstanding_asks_to_rephrase_not_for_a_human(domai
     assert said(dispatcher, "utter_fallback_offer")
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_the_first_misunderstanding_offers_the_closest_tasks_as_buttons(domain: dict[str, Any],
+                                                                             language: str) -> None:
+    tracker = make_tracker(text="points thing??", intent="nlu_fallback", language=language)
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.7}, {"name": "check_points_balance", "confidence": 0.2},
+        {"name": "faq", "confidence": 0.15}, {"name": "check_points_history", "confidence": 0.1},
+        {"name": "show_rewards", "confidence": 0.08}, {"name": "check_tier", "confidence": 0.01}]
+    dispatcher = CollectingDispatcher()
+    await ActionDefaultFallback().run(dispatcher, tracker, domain)
+    assert said(dispatcher, "utter_ask_rephrase_or_choose", language) and not said(dispatcher, "utter_fallback_offer")
+    buttons = dispatcher.messages[0]["buttons"]
+    # The two best tasks; a bare "faq" cannot be answered without its sub-intent, so it is not offered.
+    assert [b["payload"] for b in buttons] == ["/check_points_balance", "/check_points_history"]
+    assert buttons[0]["title"] == ("查询积分" if language == "zh" else "check your points")
+
+
 async def test_the_stop_actions_know_every_forms_slots(domain: dict[str, Any]) -> None:
     assert {form: tuple(spec["required_slots"]) for form, spec in domain["forms"].items()} == FORM_SLOTS
