@@ -46,6 +46,8 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     payload = json.dumps(strings(), ensure_ascii=False).replace("</", "<\\/")
     response = templates.TemplateResponse(request, name, {
         "lang": lang, "t": lambda key: table.get(key, key), "strings_json": payload, "agent": None,
+        # an enum value in the page language, as i18n.js's kefuLabel does it
+        "label": lambda kind, value: table.get(f"{kind}_{value}", str(value)),
         "csrf_token": "", **context}, status_code=status_code)
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")

@@ -110,11 +110,15 @@ def segments(session: Session, *, language: str = "en") -> list[dict[str, Any]]:
             for code, names in SEGMENT_NAMES.items()]
 
 
-def churn_list(session: Session, *, language: str = "en", limit: int = 50) -> list[dict[str, Any]]:
-    """Customers at churn risk, riskiest first, with the reasons and a suggested retention action."""
+def churn_list(session: Session, *, language: str = "en", limit: int = 50, offset: int = 0
+               ) -> tuple[list[dict[str, Any]], int]:
+    """One page of the customers at churn risk, riskiest first, with the reasons and a suggested retention
+    action; and how many customers are at risk in all."""
+    at_risk = CustomerScore.churn_risk >= CHURN_LIST_THRESHOLD
+    total = session.scalar(select(func.count()).select_from(CustomerScore).where(at_risk)) or 0
     rows = session.execute(select(CustomerScore, Customer).join(Customer, Customer.id == CustomerScore.customer_id)
-                           .where(CustomerScore.churn_risk >= CHURN_LIST_THRESHOLD)
-                           .order_by(CustomerScore.churn_risk.desc(), Customer.id).limit(limit))
+                           .where(at_risk).order_by(CustomerScore.churn_risk.desc(), Customer.id)
+                           .limit(limit).offset(offset))
     out = []
     for score, customer in rows:
         reasons = [r for r in (score.churn_reasons or []) if isinstance(r, dict)]
@@ -122,7 +126,7 @@ def churn_list(session: Session, *, language: str = "en", limit: int = 50) -> li
         out.append({"customer_id": customer.id, "customer_name": customer.display_name, "tier": customer.tier,
                     "churn_score": round(float(score.churn_risk), 2), "reasons_text": "; ".join(texts),
                     "action": kpi.retention_action([str(r.get("code")) for r in reasons], language)})
-    return out
+    return out, int(total)
 
 
 def agents(session: Session, *, start: date, end: date) -> list[dict[str, Any]]:
@@ -161,12 +165,17 @@ def live_queue(session: Session, *, now: datetime | None = None) -> list[dict[st
             for h in present.handoffs(session, rows)]
 
 
-def audit_trail(session: Session, *, start: date, end: date, limit: int = 200) -> list[dict[str, Any]]:
-    """The latest console actions of the period (who did what to which conversation)."""
+def audit_trail(session: Session, *, start: date, end: date, limit: int = 200, offset: int = 0
+                ) -> tuple[list[dict[str, Any]], int]:
+    """One page of the console actions of the period, latest first (who did what to which conversation);
+    and how many there are in the period."""
     lo, hi = bounds(start, end)
+    in_period = (AuditLog.created_at >= lo, AuditLog.created_at < hi)
+    total = session.scalar(select(func.count()).select_from(AuditLog).where(*in_period)) or 0
     names = {a.id: a.display_name for a in session.scalars(select(Agent))}
-    rows = session.scalars(select(AuditLog).where(AuditLog.created_at >= lo, AuditLog.created_at < hi)
-                           .order_by(AuditLog.id.desc()).limit(limit))
-    return [{"at": (as_utc(r.created_at) or lo).isoformat(timespec="seconds"),
-             "agent": names.get(r.agent_id, "system") if r.agent_id is not None else "system",
-             "action": r.action, "handoff_id": r.handoff_id, "details": r.details, "ip": r.ip} for r in rows]
+    rows = session.scalars(select(AuditLog).where(*in_period).order_by(AuditLog.id.desc()).limit(limit)
+                           .offset(offset))
+    items = [{"at": (as_utc(r.created_at) or lo).isoformat(timespec="seconds"),
+              "agent": names.get(r.agent_id, "system") if r.agent_id is not None else "system",
+              "action": r.action, "handoff_id": r.handoff_id, "details": r.details, "ip": r.ip} for r in rows]
+    return items, int(total)

@@ -5,6 +5,7 @@ human. Screenshots: tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,9 +47,9 @@ def publish_in_console(page: Page, crm_url: str) -> float:
     page.locator("#kb-preview-en strong", has_text="umbrellas").wait_for(timeout=10_000)
     assert "&lt;script&gt;" in page.locator("#kb-preview-en").inner_html(), "the preview shows the HTML as text"
     page.get_by_test_id("kb-save").click()
-    page.get_by_test_id("kb-status").filter(has_text="draft · v1").wait_for(timeout=30_000)
+    page.get_by_test_id("kb-status").filter(has_text=re.compile("draft · v1", re.I)).wait_for(timeout=30_000)
     page.get_by_test_id("kb-publish").click()
-    page.get_by_test_id("kb-status").filter(has_text="published · v2").wait_for(timeout=30_000)
+    page.get_by_test_id("kb-status").filter(has_text=re.compile("published · v2", re.I)).wait_for(timeout=30_000)
     return time.monotonic()
 
 

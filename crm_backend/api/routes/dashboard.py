@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from crm_backend.api.deps import SessionDep
 from crm_backend.console.deps import CurrentSupervisor
 from crm_backend.core.errors import NotFoundError, ValidationFailed
+from crm_backend.core.pagination import Page, PageDep
 from crm_backend.dashboard import service
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -25,6 +26,9 @@ EMPTY_COLUMNS = {
 }
 
 
+# Tables long enough to page through; a CSV export takes up to EXPORT_ROWS rows of them.
+PAGED = frozenset({"churn", "audit", "queue", "agents"})
+EXPORT_ROWS = 10_000
 # Dates the figures can cover; also keeps `end + 1 day` (the exclusive bound) a valid date.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -43,22 +47,29 @@ def period(start: date | None, end: date | None) -> tuple[date, date]:
     return start, end
 
 
-def table(session: SessionDep, name: str, start: date, end: date, lang: str) -> list[dict[str, Any]]:
-    if name == "kpis":
-        return [service.kpis(session, start=start, end=end)]
-    if name == "timeseries":
-        return service.timeseries(session, start=start, end=end)
-    if name == "segments":
-        return service.segments(session, language=lang)
+def table(session: SessionDep, name: str, start: date, end: date, lang: str, *, limit: int = EXPORT_ROWS,
+          offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """One page of a table and its row count; the tables not in PAGED come whole (the chart needs every day)."""
     if name == "churn":
-        return service.churn_list(session, language=lang)
-    if name == "agents":
-        return service.agents(session, start=start, end=end)
-    if name == "queue":
-        return service.live_queue(session)
+        return service.churn_list(session, language=lang, limit=limit, offset=offset)
     if name == "audit":
-        return service.audit_trail(session, start=start, end=end)
-    raise NotFoundError(f"No dashboard table {name}", f"没有看板表 {name}")
+        return service.audit_trail(session, start=start, end=end, limit=limit, offset=offset)
+    items: list[dict[str, Any]]
+    if name == "kpis":
+        items = [service.kpis(session, start=start, end=end)]
+    elif name == "timeseries":
+        items = service.timeseries(session, start=start, end=end)
+    elif name == "segments":
+        items = service.segments(session, language=lang)
+    elif name == "agents":
+        items = service.agents(session, start=start, end=end)
+    elif name == "queue":
+        items = service.live_queue(session)
+    else:
+        raise NotFoundError(f"No dashboard table {name}", f"没有看板表 {name}")
+    if name in PAGED:
+        return items[offset:offset + limit], len(items)
+    return items, len(items)
 
 
 @router.get("/kpis")
@@ -69,12 +80,17 @@ def kpis(session: SessionDep, _s: CurrentSupervisor, start: date | None = None, 
     return service.kpis(session, start=lo, end=hi)
 
 
-@router.get("/{name}")
-def rows(name: str, session: SessionDep, _s: CurrentSupervisor, start: date | None = None, end: date | None = None,
-         lang: str = "en") -> dict[str, list[dict[str, Any]]]:
-    """One dashboard table: timeseries, segments, churn, agents, queue or audit."""
+@router.get("/{name}", response_model=Page[dict[str, Any]])
+def rows(name: str, session: SessionDep, _s: CurrentSupervisor, page: PageDep, start: date | None = None,
+         end: date | None = None, lang: str = "en") -> Page[dict[str, Any]]:
+    """One dashboard table: timeseries, segments, churn, agents, queue or audit. churn, audit, queue and agents
+    come a page at a time (`limit`, `offset`; `total` counts every row); the others whole, whatever the page."""
     lo, hi = period(start, end)
-    return {"items": table(session, name, lo, hi, "zh" if lang == "zh" else "en")}
+    items, total = table(session, name, lo, hi, "zh" if lang == "zh" else "en", limit=page.limit,
+                         offset=page.offset)
+    paged = name in PAGED
+    return Page[dict[str, Any]](items=items, total=total, limit=page.limit if paged else total,
+                                offset=page.offset if paged else 0)
 
 
 @router.get("/export/{name}.csv")
@@ -82,7 +98,7 @@ def export(name: str, session: SessionDep, _s: CurrentSupervisor, start: date | 
            end: date | None = None, lang: str = "en") -> Response:
     """Any dashboard table as CSV (UTF-8 with BOM so spreadsheet programs read Chinese correctly)."""
     lo, hi = period(start, end)
-    items = table(session, name, lo, hi, "zh" if lang == "zh" else "en")
+    items, _total = table(session, name, lo, hi, "zh" if lang == "zh" else "en")
     buffer = io.StringIO()
     columns = list(items[0].keys()) if items else EMPTY_COLUMNS.get(name, ["empty"])
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")

@@ -7,7 +7,7 @@
 
   function since(iso) {
     var seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-    return seconds < 60 ? Math.round(seconds) + "s" : Math.round(seconds / 60) + " " + t("minutes");
+    return seconds < 60 ? Math.round(seconds) + t("seconds_short") : Math.round(seconds / 60) + " " + t("minutes");
   }
   function when(iso) { var d = new Date(iso); return d.toLocaleTimeString(kefuLang() === "zh" ? "zh-CN" : "en-GB"); }
 
@@ -26,12 +26,12 @@
         kefuEl("div", { class: "row" }, [
           kefuEl("strong", { text: h.customer_name || t("anonymous") }),
           h.value_customer ? kefuEl("span", { class: "badge vip", text: t("value_customer") }) : null,
-          kefuEl("span", { class: "badge prio", text: t(h.priority) })
+          kefuEl("span", { class: "badge prio", text: kefuLabel("priority", h.priority) })
         ]),
         kefuEl("div", { class: "row small" }, [
           kefuEl("span", { class: "status status-" + h.status, "data-testid": "queue-status",
-                           text: t(h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "") }),
-          kefuEl("span", { text: " · " + h.channel + " · " + since(h.created_at) })
+                           text: kefuLabel("status", h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "") }),
+          kefuEl("span", { text: " · " + kefuLabel("channel", h.channel) + " · " + since(h.created_at) })
         ]),
         kefuEl("div", { class: "small muted", text: h.last_message || h.reason || "" })
       ]);
@@ -69,9 +69,9 @@
       dl.appendChild(kefuEl("dd", { "data-testid": "c360-" + key, text: value === null || value === undefined ? "—" : String(value) }));
     }
     box.appendChild(kefuEl("h3", { "data-testid": "c360-name", text: c.name || ("#" + c.id) }));
-    pair("tier", c.tier); pair("points", c.points); pair("segment", c.segment);
+    pair("tier", kefuLabel("tier", c.tier)); pair("points", c.points); pair("segment", c.segment);
     pair("satisfaction", c.satisfaction);
-    pair("churn", c.churn_risk ? (c.churn_risk.level + " (" + c.churn_risk.score + ")") : null);
+    pair("churn", c.churn_risk ? (kefuLabel("level", c.churn_risk.level) + " (" + c.churn_risk.score + ")") : null);
     box.appendChild(dl);
     if (c.churn_risk && c.churn_risk.reasons && c.churn_risk.reasons.length) {
       box.appendChild(kefuEl("ul", { class: "reasons" }, c.churn_risk.reasons.map(function (r) {
@@ -79,11 +79,11 @@
     }
     box.appendChild(kefuEl("h4", { text: t("open_tickets") }));
     box.appendChild(kefuEl("ul", { "data-testid": "c360-tickets" }, (c.open_tickets || []).map(function (tk) {
-      return kefuEl("li", { text: tk.ticket_no + " · " + (tk.category || "") + " · " + tk.status + " " + (tk.summary || "") });
+      return kefuEl("li", { text: tk.ticket_no + " · " + (tk.category || "") + " · " + kefuLabel("ticket", tk.status) + " " + (tk.summary || "") });
     })));
     box.appendChild(kefuEl("h4", { text: t("recent_orders") }));
     box.appendChild(kefuEl("ul", { "data-testid": "c360-orders" }, (c.recent_orders || []).map(function (o) {
-      return kefuEl("li", { text: o.order_no + " · " + o.status + " · " + o.total + " " + (o.currency || "") });
+      return kefuEl("li", { text: o.order_no + " · " + kefuLabel("order", o.status) + " · " + o.total + " " + (o.currency || "") });
     })));
   }
 
@@ -93,9 +93,9 @@
     var h = data.handoff;
     $("conversation").hidden = false;
     $("placeholder").hidden = true;
-    $("conv-title").textContent = (h.customer_name || t("anonymous")) + " · " + h.channel + " · " + h.conversation_id;
+    $("conv-title").textContent = (h.customer_name || t("anonymous")) + " · " + kefuLabel("channel", h.channel) + " · " + h.conversation_id;
     $("conv-reason").textContent = t("reason") + ": " + (h.reason || h.reason_code || "—");
-    $("conv-status").textContent = t(h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "");
+    $("conv-status").textContent = kefuLabel("status", h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "");
     $("conv-ticket").textContent = h.ticket_no ? t("ticket") + " " + h.ticket_no : "";
     $("conv-seen").textContent = h.customer_last_seen_at ? t("customer_seen") + ": " + since(h.customer_last_seen_at) : "";
     var holder = h.assigned_agent_id === me.id || me.supervisor;

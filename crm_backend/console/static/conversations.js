@@ -35,10 +35,12 @@
                                                                          kefuEl("span", { text: t(k[0]) })]));
     });
     var groups = $("by-group"); groups.innerHTML = ""; groups.appendChild(rateHead("group"));
-    Object.keys(f.by_language).forEach(function (k) { groups.appendChild(rateRow(t("language") + " " + k, f.by_language[k])); });
-    Object.keys(f.by_channel).forEach(function (k) { groups.appendChild(rateRow(t("channel") + " " + k, f.by_channel[k])); });
+    Object.keys(f.by_language).forEach(function (k) {
+      groups.appendChild(rateRow(t("language") + " " + kefuLabel("lang", k), f.by_language[k])); });
+    Object.keys(f.by_channel).forEach(function (k) {
+      groups.appendChild(rateRow(t("channel") + " " + kefuLabel("channel", k), f.by_channel[k])); });
     var trend = $("trend"); trend.innerHTML = ""; trend.appendChild(rateHead("day"));
-    f.trend.forEach(function (d) { trend.appendChild(rateRow(d.day, d)); });
+    f.trend.forEach(function (d) { trend.appendChild(rateRow(kefuDate(d.day, true), d)); });
     var top = $("top-intents"); top.innerHTML = "";
     top.appendChild(kefuEl("tr", {}, [kefuEl("th", { text: t("intent") }), kefuEl("th", { text: t("count") })]));
     f.top_intents.forEach(function (i) {
@@ -49,8 +51,8 @@
   async function show(id) {
     var data = await kefuApi("GET", "/conversations/" + id);
     var box = $("transcript"); box.innerHTML = "";
-    box.appendChild(kefuEl("p", { text: data.conversation.sender_id + " · " + data.conversation.channel + " · " +
-                                        data.conversation.language + " · " + t("outcome_" + data.conversation.outcome) }));
+    box.appendChild(kefuEl("p", { text: data.conversation.sender_id + " · " + kefuLabel("channel", data.conversation.channel) +
+                                        " · " + kefuLabel("lang", data.conversation.language) + " · " + t("outcome_" + data.conversation.outcome) }));
     data.turns.forEach(function (turn) {
       var line;
       if (turn.kind === "user") {
@@ -61,25 +63,27 @@
         line = kefuEl("div", { class: turn.name === "agent" ? "msg agent" : "msg bot",
                                text: (turn.name === "agent" ? t("agent") + ": " : "") + (turn.text || "") });
       } else {
-        line = kefuEl("div", { class: "msg system", text: turn.kind + (turn.name ? " " + turn.name : "") +
+        line = kefuEl("div", { class: "msg system", text: kefuLabel("turn", turn.kind) + (turn.name ? " " + turn.name : "") +
                                                        (turn.kind === "slot" ? " = " + JSON.stringify(turn.value) : "") });
       }
       box.appendChild(line);
     });
   }
 
+  var PAGE = 20, offset = 0;
   async function list() {
-    var page = await kefuApi("GET", "/conversations?" + query());
+    var page = await kefuApi("GET", "/conversations?" + query() + "&limit=" + PAGE + "&offset=" + offset);
     var table = $("list"); table.innerHTML = "";
     table.appendChild(kefuEl("tr", {}, ["last_activity", "channel", "language", "outcome", "csat"].map(function (k) {
       return kefuEl("th", { text: t(k) }); })));
     page.items.forEach(function (c) {
       table.appendChild(kefuEl("tr", { class: "clickable", "data-testid": "conv-row", onclick: function () { show(c.id); } }, [
-        kefuEl("td", { text: c.last_activity_at.replace("T", " ").slice(0, 16) }), kefuEl("td", { text: c.channel }),
-        kefuEl("td", { text: c.language }), kefuEl("td", { text: t("outcome_" + c.outcome) }),
+        kefuEl("td", { text: kefuDate(c.last_activity_at) }), kefuEl("td", { text: kefuLabel("channel", c.channel) }),
+        kefuEl("td", { text: kefuLabel("lang", c.language) }), kefuEl("td", { text: t("outcome_" + c.outcome) }),
         kefuEl("td", { text: c.csat === null ? "—" : String(c.csat) })]));
     });
     $("total").textContent = t("total") + ": " + page.total;
+    kefuPager($("pager"), page, function (o) { offset = o; list().catch(function (e) { $("total").textContent = e.message; }); });
   }
 
   async function refresh() {
@@ -88,6 +92,6 @@
       if (supervisor) await figures();
     } catch (error) { $("total").textContent = error.message; }
   }
-  $("filters").addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
+  $("filters").addEventListener("submit", function (e) { e.preventDefault(); offset = 0; refresh(); });
   refresh();
 })();

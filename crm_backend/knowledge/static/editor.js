@@ -30,7 +30,7 @@
     const li = document.createElement("li");
     const link = document.createElement("a");
     link.href = "#";
-    link.textContent = `${article.title_zh || article.title_en || article.slug} · ${article.status}`;
+    link.textContent = `${article.title_zh || article.title_en || article.slug} · ${kefuLabel("kb", article.status)}`;
     link.dataset.slug = article.slug;
     link.addEventListener("click", (event) => { event.preventDefault(); open(article.id); });
     li.appendChild(link);
@@ -56,7 +56,7 @@
       form[code + "_body"].value = version ? version.body : "";
       document.getElementById("kb-preview-" + code).innerHTML = version ? version.html : "";
     }
-    document.getElementById("kb-status").textContent = article ? `${article.status} · v${article.version}` : "new";
+    document.getElementById("kb-status").textContent = article ? `${kefuLabel("kb", article.status)} · v${article.version}` : t("kb_new");
   }
 
   async function open(id) { fill(await call("GET", `/articles/${id}`)); say(""); }
@@ -117,7 +117,7 @@
     });
     document.querySelector("#kb-stats tbody").replaceChildren(...rows);
     document.getElementById("kb-gaps").replaceChildren(...data.gaps.map((g) => {
-      const li = document.createElement("li"); li.textContent = `${g.query} (${g.language}) × ${g.count}`; return li;
+      const li = document.createElement("li"); li.textContent = `${g.query} (${kefuLabel("lang", g.language)}) × ${g.count}`; return li;
     }));
   }
 

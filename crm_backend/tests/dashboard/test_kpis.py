@@ -94,11 +94,11 @@ def test_timeseries_segments_and_churn_list(session: Session, dataset: list[int]
     assert len(days) == 31
     assert days[0] == {"day": "2001-03-01", "conversations": 1, "escalations": 1, "csat": 4.5}
     assert sum(d["escalations"] for d in days) == 3
-    churn = [row for row in service.churn_list(session, language="zh") if row["customer_id"] == dataset[0]]
+    churn = [row for row in service.churn_list(session, language="zh")[0] if row["customer_id"] == dataset[0]]
     assert churn and churn[0]["churn_score"] == 0.85
     assert churn[0]["reasons_text"] == "30天内投诉2次"
     assert churn[0]["action"] == kpi.RETENTION_ACTIONS["recent_complaints"][0]
-    assert dataset[1] not in [row["customer_id"] for row in service.churn_list(session)]
+    assert dataset[1] not in [row["customer_id"] for row in service.churn_list(session)[0]]
     counts = {s["segment"]: s["customers"] for s in service.segments(session)}
     assert counts["value"] >= 1 and counts["low"] >= 1
 
