@@ -36,9 +36,9 @@ class ActionAnswerFromKnowledge(Action):
         lang = language(tracker)
         message = tracker.latest_message or {}
         question = (message.get("text") or "").strip()
-        unrecognised = (message.get("intent") or {}).get("name") == "nlu_fallback"
+        intent = (message.get("intent") or {}).get("name")
         if not question or question.startswith("/"):
-            return self._decline(dispatcher, lang, unrecognised)
+            return self._decline(dispatcher, lang, intent)
         try:
             result = await crm(lang).knowledge_answer(question, lang, tracker.sender_id, channel_of(tracker))
         except CrmError as error:
@@ -47,7 +47,7 @@ class ActionAnswerFromKnowledge(Action):
             return [SlotSet(ARTICLE_SLOT, None)]
         article = result.get("article")
         if not result.get("answered") or not article:
-            return self._decline(dispatcher, lang, unrecognised)
+            return self._decline(dispatcher, lang, intent)
         if result.get("other_language"):
             say(dispatcher, lang, "utter_knowledge_other_language")
         dispatcher.utter_message(text=render("utter_knowledge_answer", lang, title=article["title"],
@@ -58,9 +58,12 @@ class ActionAnswerFromKnowledge(Action):
         return [SlotSet(ARTICLE_SLOT, float(article["id"]))]
 
     @staticmethod
-    def _decline(dispatcher: CollectingDispatcher, lang: str, unrecognised: bool) -> list[EventType]:
-        if unrecognised:
+    def _decline(dispatcher: CollectingDispatcher, lang: str, intent: str | None) -> list[EventType]:
+        if intent == "nlu_fallback":
             return [SlotSet(ARTICLE_SLOT, None), FollowupAction(FALLBACK)]
+        if intent == "out_of_scope":  # nothing in the help centre either: say what the bot can do instead
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return [SlotSet(ARTICLE_SLOT, None)]
         dispatcher.utter_message(text=render("utter_knowledge_unknown", lang), buttons=[
             {"title": "转人工" if lang == "zh" else "Talk to a human", "payload": "/request_human"},
             {"title": "提交工单" if lang == "zh" else "Leave a ticket", "payload": "/file_complaint"}])

@@ -148,6 +148,7 @@ def main() -> int:
             "DATABASE_URL": f"sqlite:///{work / 'crm.db'}",
             # endpoints.yml's SQL event broker file, which the CRM consumes (the product's embedded mode)
             "KEFU_EVENTS_DB": str(work / "events.db"), "KEFU_EVENT_STREAM": "sql"}
+    base["SANIC_KEEP_ALIVE_TIMEOUT"] = "75"  # outlasts Rasa's client keep-alive (scripts/kefu_cli/config.py)
     base.pop("REDIS_URL", None)
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n")

@@ -75,6 +75,7 @@ def main() -> int:
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
             "DATABASE_URL": f"sqlite:///{work / 'crm.db'}", "KEFU_EVENTS_DB": str(work / "events.db"),
             "KEFU_EVENT_STREAM": "sql"}
+    base["SANIC_KEEP_ALIVE_TIMEOUT"] = "75"  # outlasts Rasa's client keep-alive (scripts/kefu_cli/config.py)
     base.pop("REDIS_URL", None)
     results: dict[str, Any] = {"model": model.name, "on_broker": args.on, "rounds": args.rounds,
                                "machine_cpus": os.cpu_count(),

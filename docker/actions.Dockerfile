@@ -12,5 +12,7 @@ COPY kefu_ops /app/kefu_ops
 COPY crm_backend/__init__.py /app/crm_backend/__init__.py
 COPY crm_backend/text/__init__.py crm_backend/text/language.py crm_backend/text/pii.py /app/crm_backend/text/
 ENV PYTHONPATH=/app
+# Longer than the keep-alive of Rasa's client (aiohttp, 15 s): a reused connection is never one just closed.
+ENV SANIC_KEEP_ALIVE_TIMEOUT=75
 USER 1001
 CMD ["start", "--actions", "actions", "--port", "5055"]

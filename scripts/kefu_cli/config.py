@@ -94,6 +94,9 @@ def configure_event_stream() -> None:
         os.environ.setdefault("KEFU_EVENTS_DB", str(VAR / "events.db"))
 
 
+KEEP_ALIVE_SECONDS = "75"
+
+
 def configure() -> dict[str, str]:
     """Resolve the environment shared by every child process."""
     load_dotenv()
@@ -106,6 +109,10 @@ def configure() -> dict[str, str]:
     os.environ.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
     split_redis_url()
     configure_event_stream()
+    # Rasa keeps its connections to the action server open for aiohttp's 15 s; Sanic's default closes idle
+    # ones after 5 s, and a turn that reuses a connection just closed gets "Cannot write to closing
+    # transport": no answer at all (seen in the bench stage). The server must outlast the client.
+    os.environ.setdefault("SANIC_KEEP_ALIVE_TIMEOUT", KEEP_ALIVE_SECONDS)
     env = dict(os.environ)
     env.update(
         PYTHONPATH=str(ROOT),

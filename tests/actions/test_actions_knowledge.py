@@ -78,6 +78,16 @@ async def test_an_unanswerable_faq_is_declined_and_an_unrecognised_message_goes_
         {k: e.get(k) for k in ("event", "name")} for e in events]
 
 
+async def test_an_off_topic_question_is_answered_from_an_article_if_one_fits_else_declined_with_what_we_do(
+        crm_url: str) -> None:
+    """The out-of-scope detector flags what training never saw; the help centre may know it already."""
+    dispatcher, events = await answer("退款多久能到账", "zh", intent="out_of_scope")
+    assert "退款多久到账？" in texts(dispatcher) and slots_of(events)["kb_article_id"] is not None
+    dispatcher, events = await answer("how do i restring a guitar", "en", intent="out_of_scope")
+    assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_out_of_scope"}]
+    assert slots_of(events) == {"kb_article_id": None}
+
+
 async def test_a_crm_that_is_down_gets_a_polite_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_URL", "http://127.0.0.1:9")
     dispatcher, events = await answer("how do I return an item", "en")

@@ -168,3 +168,25 @@ def test_widget_says_when_the_assistant_is_unreachable(stack: Stack, browser: Br
         assert Widget(page).user_texts() == ["有人吗"], "the message is kept (queued) while offline"
         Widget(page).screenshot(artifacts / "widget-offline.png")
     context.close()
+
+
+def test_off_topic_two_requests_and_an_upset_customer_in_the_widget(
+    stack: Stack, browser: Browser, artifacts: Path
+) -> None:
+    """Issue 15's behaviours through the socket.io widget, as over REST (tests/e2e/test_understanding.py)."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{stack.crm_url}/demo?visitor=customer&lang=zh")
+    widget = Widget(page).open()
+    declined = " ".join(widget.send("怎么给吉他换琴弦"))
+    assert "超出了我的服务范围" in declined, declined
+    declined = " ".join(widget.send("how do i restring a guitar"))
+    assert "outside what I can help with" in declined, declined
+    buttons = page.locator(".kefu-msg-bot button").count()
+    both = " ".join(widget.send("how many points do i have and where's my order"))
+    assert "You also asked" in both, both
+    assert page.locator(".kefu-msg-bot button").count() > buttons, "the other request is offered as a button"
+    upset = " ".join(widget.send("你们同一个订单扣了我两次钱，太离谱了"))
+    assert "抱歉" in upset and re.search(r"订单号|投诉", upset), upset
+    widget.screenshot(artifacts / "widget-understanding.png")
+    context.close()
