@@ -97,7 +97,7 @@ def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str],
             expect(item).to_contain_text("价值客户")
             item.click()
             expect(page.get_by_test_id("transcript")).to_contain_text("您好！请问有什么可以帮您？")
-            expect(page.get_by_test_id("c360-tier")).to_have_text("diamond")
+            expect(page.get_by_test_id("c360-tier")).to_have_text("钻石会员")  # the tier in the agent's language
             page.get_by_test_id("claim").click()
             expect(page.get_by_test_id("conv-status")).to_contain_text("已接入", timeout=10_000)
 
@@ -142,7 +142,7 @@ def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str],
             login(boss, crm_url, "supervisor", "en", "/dashboard")
             expect(boss.get_by_test_id("kpi-first_response")).not_to_contain_text("—", timeout=10_000)
             expect(boss.get_by_test_id("dash-agents")).to_contain_text("Lin")
-            expect(boss.locator("#chart svg rect")).to_have_count(30)
+            expect(boss.locator("#chart svg > rect.bar")).to_have_count(30)  # one bar a day; the legend's swatch aside
             shot(boss, artifacts, "ui-3-dashboard")
         finally:
             browser.close()
@@ -182,7 +182,7 @@ def test_supervisor_turns_on_auto_assignment_and_an_agent_transfers_up(crm: tupl
             expect(item).to_contain_text("Assigned", timeout=10_000)
             expect(item).to_contain_text("Zhou")  # agent2 got it without clicking
             item.click()
-            expect(agent.get_by_test_id("c360-tier")).to_have_text("gold")
+            expect(agent.get_by_test_id("c360-tier")).to_have_text("Gold")
             agent.get_by_test_id("transfer").select_option("supervisor")
             expect(item).to_have_count(0, timeout=10_000)  # no longer agent2's to see
             expect(agent.locator("#conversation")).to_be_hidden()
