@@ -150,7 +150,7 @@ def test_agent_reply_is_pushed_to_the_website_widget(live: Stack, artifacts: Pat
             assert any(re.search(r"人工|客服", text) for text in answer), answer
             item = agent.locator(f'[data-testid="queue-item"][data-conversation="{widget.session_id}"]')
             expect(item).to_be_visible(timeout=20_000)
-            expect(item).to_contain_text("socketio")
+            expect(item).to_contain_text("网页挂件")  # the socket.io widget channel, in the agent's language
             item.click()
             agent.get_by_test_id("claim").click()
             expect(agent.get_by_test_id("conv-status")).to_contain_text("已接入", timeout=10_000)
