@@ -32,6 +32,7 @@ CANNED: list[dict[str, str]] = [
 
 
 def canned_replies(language: str) -> list[dict[str, str]]:
-    """Canned replies in `language` ("zh"/"en")."""
+    """Canned replies in `language` ("zh"/"en") without variables: the console's picker inserts them as they are
+    (replies with variables come filled from GET /handoffs/{id}/canned)."""
     lang = "en" if language == "en" else "zh"
-    return [{"code": c["code"], "title": c[f"title_{lang}"], "text": c[lang]} for c in CANNED]
+    return [{"code": c["code"], "title": c[f"title_{lang}"], "text": c[lang]} for c in CANNED if "{" not in c[lang]]
