@@ -1,4 +1,7 @@
-"""Canned replies of the console, in Chinese and English."""
+"""Canned replies of the console, in Chinese and English.
+
+`{name}`, `{order_no}` and `{points}` are filled from the open handoff's customer (crm_backend.copilot).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,13 @@ CANNED: list[dict[str, str]] = [
     {"code": "greeting", "title_zh": "问候", "title_en": "Greeting",
      "zh": "您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？",
      "en": "Hello, this is a customer service agent. How can I help you?"},
+    {"code": "greeting_name", "title_zh": "称呼问候", "title_en": "Greeting by name",
+     "zh": "{name}您好，我是人工客服，很高兴为您服务。", "en": "Hello {name}, this is a customer service agent."},
+    {"code": "order_status", "title_zh": "订单查询", "title_en": "Order status",
+     "zh": "我正在为您查询订单 {order_no} 的最新状态，请稍等。",
+     "en": "I am checking the latest status of order {order_no} for you, one moment please."},
+    {"code": "points_balance", "title_zh": "积分余额", "title_en": "Points balance",
+     "zh": "{name}，您当前的积分余额为 {points} 分。", "en": "{name}, your current points balance is {points}."},
     {"code": "checking", "title_zh": "正在查询", "title_en": "Checking",
      "zh": "请稍等，我正在为您查询。", "en": "One moment please, I am checking that for you."},
     {"code": "sorry", "title_zh": "致歉", "title_en": "Apology",
@@ -22,6 +32,7 @@ CANNED: list[dict[str, str]] = [
 
 
 def canned_replies(language: str) -> list[dict[str, str]]:
-    """Canned replies in `language` ("zh"/"en")."""
+    """Canned replies in `language` ("zh"/"en") without variables: the console's picker inserts them as they are
+    (replies with variables come filled from GET /handoffs/{id}/canned)."""
     lang = "en" if language == "en" else "zh"
-    return [{"code": c["code"], "title": c[f"title_{lang}"], "text": c[lang]} for c in CANNED]
+    return [{"code": c["code"], "title": c[f"title_{lang}"], "text": c[lang]} for c in CANNED if "{" not in c[lang]]

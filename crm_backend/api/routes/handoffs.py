@@ -8,6 +8,7 @@ and `live.py` commits each step before Rasa is called, so no write lock is held 
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +18,8 @@ from crm_backend.api.responses import error_responses
 from crm_backend.campaign import service as campaign_service
 from crm_backend.console import customer360
 from crm_backend.console.deps import CurrentAgent
+from crm_backend.copilot import service as copilot
+from crm_backend.copilot.schemas import FilledReplies, HandoffSummary
 from crm_backend.core.bounds import INT_MAX, IdPath
 from crm_backend.core.db import begin_write
 from crm_backend.core.rasa import RasaUnavailable
@@ -82,6 +85,21 @@ async def get_handoff(handoff_id: IdPath, session: SessionDep, agent: CurrentAge
     """The whole conversation (bot turns included), the handoff reason and the customer 360 panel."""
     handoff = await run_in_threadpool(service.get_visible, session, handoff_id=handoff_id, agent=agent)
     return await run_in_threadpool(_detail, session, handoff, language)
+
+
+@router.get("/{handoff_id}/summary", response_model=HandoffSummary)
+def summary(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent, language: LanguageDep) -> HandoffSummary:
+    """Why the bot escalated, the customer's key turns, what the bot collected, the mood, who the customer is."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    return copilot.summarize(session, handoff=handoff, language=language)
+
+
+@router.get("/{handoff_id}/canned", response_model=FilledReplies)
+def canned(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent,
+           lang: Literal["zh", "en"] | None = None) -> FilledReplies:
+    """Canned replies filled for this handoff's customer, in the conversation's language unless `lang` is given."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    return FilledReplies(items=copilot.filled_replies(session, handoff=handoff, language=lang or handoff.language))
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut, responses=error_responses(409))
