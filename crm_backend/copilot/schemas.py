@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class KeyTurn(BaseModel):
@@ -62,3 +62,27 @@ class FilledReply(BaseModel):
 
 class FilledReplies(BaseModel):
     items: list[FilledReply]
+
+
+class Suggestion(BaseModel):
+    source: Literal["canned", "knowledge", "history"]
+    # The canned reply's code, the article id or the earlier agent reply's message id.
+    key: str
+    title: str
+    text: str
+    missing: list[str]
+    score: float
+
+
+class Suggestions(BaseModel):
+    # The customer text the suggestions answer (redacted); "" before the customer wrote anything.
+    query: str
+    items: list[Suggestion]
+    # Sources that failed this time; the others still answered.
+    unavailable: list[str]
+
+
+class SuggestionUseIn(BaseModel):
+    source: Literal["canned", "knowledge", "history"]
+    key: str = Field(min_length=1, max_length=64)
+    edited: bool = False

@@ -107,7 +107,8 @@ def summarize(session: Session, *, handoff: Handoff, language: str) -> HandoffSu
                           sentiment=_trend(turns), customer=_customer(session, handoff, language))
 
 
-def _values(session: Session, handoff: Handoff, language: str) -> dict[str, str]:
+def customer_values(session: Session, handoff: Handoff, language: str) -> dict[str, str]:
+    """The values canned-reply variables take for this handoff's customer (only those that are known)."""
     values: dict[str, str] = {}
     orders = [o.upper() for m in handoffs.messages(session, handoff_id=handoff.id) if m.role == "user"
               for o in ORDER_NO.findall(m.text)]
@@ -145,7 +146,7 @@ def fill(template: str, values: dict[str, str]) -> tuple[str, list[str]]:
 def filled_replies(session: Session, *, handoff: Handoff, language: str) -> list[FilledReply]:
     """Every canned reply in `language`, its variables filled from the handoff's customer."""
     lang = "en" if language == "en" else "zh"
-    values = _values(session, handoff, lang)
+    values = customer_values(session, handoff, lang)
     replies = []
     for canned in CANNED:
         text, missing = fill(canned[lang], values)

@@ -19,7 +19,8 @@ from crm_backend.campaign import service as campaign_service
 from crm_backend.console import customer360
 from crm_backend.console.deps import CurrentAgent
 from crm_backend.copilot import service as copilot
-from crm_backend.copilot.schemas import FilledReplies, HandoffSummary
+from crm_backend.copilot import suggest
+from crm_backend.copilot.schemas import FilledReplies, HandoffSummary, Suggestions, SuggestionUseIn
 from crm_backend.core.bounds import INT_MAX, IdPath
 from crm_backend.core.db import begin_write
 from crm_backend.core.rasa import RasaUnavailable
@@ -100,6 +101,24 @@ def canned(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent,
     """Canned replies filled for this handoff's customer, in the conversation's language unless `lang` is given."""
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
     return FilledReplies(items=copilot.filled_replies(session, handoff=handoff, language=lang or handoff.language))
+
+
+@router.get("/{handoff_id}/suggestions", response_model=Suggestions)
+def suggestions(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent,
+                text: str | None = Query(None, max_length=2000)) -> Suggestions:
+    """The top 3 replies for the customer's latest message (or `text`), in the conversation's language."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    query, items, failed = suggest.suggest(session, handoff=handoff, text=text)
+    return Suggestions(query=query, items=items, unavailable=failed)
+
+
+@router.post("/{handoff_id}/suggestions/uses", status_code=204)
+def suggestion_used(handoff_id: IdPath, body: SuggestionUseIn, session: SessionDep, agent: CurrentAgent) -> None:
+    """The agent inserted a suggestion (`edited` when they changed it before sending): ranking learns from it."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    begin_write(session)
+    suggest.record_use(session, handoff=handoff, agent_id=agent.id, source=body.source, key=body.key,
+                       edited=body.edited)
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut, responses=error_responses(409))

@@ -1,4 +1,5 @@
-// Agent console: live queue (SSE), conversation view, replies, notes, transfer, resolve, customer 360.
+// Agent console: live queue (SSE), conversation view, replies, notes, transfer, resolve, customer 360
+// (the copilot's summary and suggestions are in copilot.js).
 "use strict";
 (function () {
   var me = JSON.parse(document.getElementById("kefu-agent").textContent);
@@ -109,6 +110,7 @@
       list.appendChild(messageNode(m)); });
     list.scrollTop = list.scrollHeight;
     renderCustomer(data.customer);
+    kefuCopilot.open(id, data.messages);
     document.querySelectorAll(".queue-item").forEach(function (el) {
       el.classList.toggle("active", el.dataset.id === String(id)); });
   }
@@ -128,6 +130,7 @@
 
   function closeConversation() {
     state.current = null;
+    kefuCopilot.close();
     $("conversation").hidden = true;
     $("placeholder").hidden = false;
     $("customer360").innerHTML = "";
@@ -176,6 +179,7 @@
       if (!text) return;
       var asNote = $("as-note").checked;
       $("reply").value = "";
+      if (!asNote) kefuCopilot.sent(text);
       act("POST", "/handoffs/" + state.current + (asNote ? "/notes" : "/messages"), { text: text }).catch(function () {});
     });
     $("as-note").addEventListener("change", function () {
@@ -223,6 +227,7 @@
 
   kefuApplyStrings();
   wire();
+  kefuCopilot.wire();
   loadQueue(); loadAgents(); loadCanned(); live();
   kefuApi("POST", "/console/heartbeat", { status: "online" });
   setInterval(function () { kefuApi("POST", "/console/heartbeat", { status: $("agent-status").value }).catch(function () {}); }, 20000);

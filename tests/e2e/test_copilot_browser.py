@@ -1,0 +1,84 @@
+"""The agent copilot in headless Chromium against a real CRM process: a VIP complaint is escalated, the agent
+reads the summary (escalation reason, the customer's value, their own words), inserts a suggested reply, edits
+and sends it (the CRM records the edited use), and fills a canned reply through the "/" shortcut.
+Screenshot: tests/e2e/artifacts/copilot-zh.png."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.handoff_helpers import CHROMIUM, CHROMIUM_ARGS, shot
+from tests.e2e.test_handoff_console_ui import TOKEN, crm, login
+
+__all__ = ["crm"]
+COMPLAINT = "太差了，订单 KF20250001 的东西收到就是坏的，客服一直不回复，我非常生气"
+
+
+def test_vip_complaint_summary_suggestion_and_slash_shortcut(crm: tuple[str, str], artifacts: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    crm_url, rasa_url = crm
+    conversation = f"copilot-{int(time.time())}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        errors: list[str] = []
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            login(page, crm_url, "agent1", "zh")
+            created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
+                "conversation_id": conversation, "channel": "rest", "customer_id": 1, "language": "zh",
+                "reason": "VIP 客户投诉，语气非常负面", "reason_code": "vip_complaint", "priority": "urgent",
+                "transcript": [{"role": "user", "text": "你好，我想问一下订单", "at": time.time() - 40},
+                               {"role": "bot", "text": "请提供订单号", "at": time.time() - 39},
+                               {"role": "user", "text": COMPLAINT + "<script>alert(1)</script>",
+                                "at": time.time() - 5}]}, timeout=10)
+            assert created.status_code == 201, created.text
+            item = page.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
+            expect(item).to_be_visible(timeout=10_000)
+            item.click()
+
+            summary = page.get_by_test_id("summary")
+            expect(page.get_by_test_id("summary-reason")).to_contain_text("VIP 投诉", timeout=10_000)
+            expect(page.get_by_test_id("summary-reason")).to_contain_text("语气非常负面")
+            expect(page.get_by_test_id("summary-customer")).to_contain_text("王伟")
+            expect(page.get_by_test_id("summary-customer")).to_contain_text("钻石会员")
+            expect(page.get_by_test_id("summary-orders")).to_have_text("KF20250001")
+            expect(page.get_by_test_id("summary-turn").first).to_be_visible()
+            expect(summary).to_contain_text("<script>alert(1)</script>")  # shown as text, never run
+            assert "变差" in summary.inner_text() or "平稳" in summary.inner_text() or "好转" in summary.inner_text()
+
+            page.get_by_test_id("claim").click()
+            expect(page.get_by_test_id("conv-status")).to_contain_text("已接入", timeout=10_000)
+            suggestions = page.get_by_test_id("suggestion")
+            expect(suggestions.first).to_be_visible(timeout=15_000)
+            assert 1 <= suggestions.count() <= 3
+            apology = page.locator('[data-testid="suggestion"][data-source="canned"]', has_text="非常抱歉")
+            expect(apology).to_be_visible()
+            apology.click()
+            reply = page.get_by_test_id("reply")
+            expect(reply).to_have_value("非常抱歉给您带来不便，我们会尽快为您处理。")
+            reply.press("End")
+            reply.type("王先生，我马上为您补发。")
+            shot(page, artifacts, "copilot-zh")
+            with page.expect_request(lambda r: r.url.endswith("/suggestions/uses")) as used:
+                page.get_by_test_id("send").click()
+            assert used.value.post_data_json == {"source": "canned", "key": "sorry", "edited": True}
+            expect(page.get_by_test_id("msg-agent").last).to_contain_text("我马上为您补发")
+            events = httpx.get(f"{rasa_url}/conversations/{conversation}/tracker", timeout=5).json()["events"]
+            assert any("我马上为您补发" in (e.get("text") or "") for e in events if e.get("event") == "bot")
+
+            reply.fill("")
+            reply.type("/积分")
+            expect(page.get_by_test_id("slash-item")).to_have_count(1)
+            reply.press("Enter")
+            expect(reply).not_to_have_value("/积分")
+            value = reply.input_value()
+            assert value.startswith("王伟，您当前的积分余额为 ") and "{points}" not in value, value
+            expect(page.get_by_test_id("slash-menu")).to_be_hidden()
+            assert errors == [], errors
+        finally:
+            browser.close()
