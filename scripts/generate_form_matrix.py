@@ -67,7 +67,9 @@ P: dict[str, dict[str, Any]] = {
                             "invalid": "12345"},
         "complaint_text": {"normal": "The courier threw the parcel at my door and everything inside broke",
                            "none": "I don't know", "invalid": "k"},
-        "complaint_vague": "I am just really unhappy and I want someone to look at it",
+        # Must read as no category to the CRM's analyzer ("other"), or the form never asks for one: "… I want
+        # someone to look at it" read as account 0.78 and passed only when the analysis timed out under load.
+        "complaint_vague": "I am just really unhappy with how this went",
         "complaint_category": {"normal": "delivery", "none": "not sure", "invalid": "blue"},
         "verify_open": {"bare": "verify my identity", "some": "verify me, my phone is {phone}"},
         "phone": {"normal": "{phone}", "none": "I don't have one", "invalid": "12345"},

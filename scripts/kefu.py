@@ -8,17 +8,20 @@ Standard library only: this runs before any virtual environment exists. The work
     ./kefu setup    only create/update the two virtual environments
     ./kefu train    only (re)train the Rasa model if its inputs changed
     ./kefu lock     rewrite requirements/*.lock from the current environments
+    ./kefu export-annotations [file]
+                    write the NLU inbox's annotations as Rasa YAML (default data/nlu/annotations.yml)
 """
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.kefu_cli.common import KefuError
+from scripts.kefu_cli.common import CRM_BIN, ROOT, KefuError
 from scripts.kefu_cli.config import configure
 from scripts.kefu_cli.model import ensure_model
 from scripts.kefu_cli.stack import run
@@ -48,7 +51,16 @@ def lock_only() -> int:
     return 0
 
 
-COMMANDS = {"run": run, "test": test, "setup": setup_only, "train": train, "lock": lock_only}
+def export_annotations() -> int:
+    """The supervisors' annotations (from the CRM database ./kefu run uses) as training data to commit."""
+    env = configure()
+    setup()
+    return subprocess.run([str(CRM_BIN / "python"), "-m", "crm_backend.annotation.export", *sys.argv[2:3]],
+                          cwd=ROOT, env=env).returncode
+
+
+COMMANDS = {"run": run, "test": test, "setup": setup_only, "train": train, "lock": lock_only,
+            "export-annotations": export_annotations}
 
 
 def main(argv: list[str]) -> int:

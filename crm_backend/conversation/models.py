@@ -60,7 +60,8 @@ class ConversationEvent(Base):
     intent: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     entities: Mapped[Any] = mapped_column(JSON, nullable=True)
-    value: Mapped[Any] = mapped_column(JSON, nullable=True)  # slot value (redacted when text)
+    # slot: its value (redacted when text); user: the top 3 intents [{name, confidence}]
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class StreamCursor(Base):

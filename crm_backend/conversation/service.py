@@ -164,6 +164,11 @@ def _row(conversation: Conversation, event: dict[str, Any], key: str) -> Convers
         row.intent = str(intent.get("name"))[:128] if intent.get("name") else None
         if isinstance(intent.get("confidence"), int | float):
             row.confidence = float(intent["confidence"])
+        # The model's top 3, for the supervisors' NLU inbox.
+        ranking = parse_data.get("intent_ranking")
+        if isinstance(ranking, list):
+            row.value = [{"name": str(r.get("name"))[:128], "confidence": round(float(r.get("confidence") or 0), 4)}
+                         for r in ranking[:3] if isinstance(r, dict) and r.get("name")]
         entities = parse_data.get("entities")
         if isinstance(entities, list):
             row.entities = [{"entity": e.get("entity"), "value": _redacted_value(e.get("value"))}

@@ -31,7 +31,7 @@ from crm_backend.copilot.service import customer_values, fill
 from crm_backend.handoff import service as handoffs
 from crm_backend.handoff.models import Handoff, HandoffMessage
 from crm_backend.knowledge import live
-from crm_backend.knowledge.search import ANSWER_THRESHOLD, embed_query
+from crm_backend.knowledge.search import ANSWER_THRESHOLD, SearchIndex, embed_query
 from crm_backend.knowledge.text import tokens
 from crm_backend.text.pii import redact
 
@@ -121,8 +121,8 @@ def _history(session: Session, handoff: Handoff, language: str) -> list[_Pair]:
     return pairs[-HISTORY_PAIRS:]
 
 
-def _from_canned(session: Session, handoff: Handoff, query: str, language: str) -> list[Suggestion]:
-    values = customer_values(session, handoff, language)
+def canned_suggestions(query: str, language: str, values: dict[str, str]) -> list[Suggestion]:
+    """Every canned reply, filled from `values`, scored for `query`."""
     try:
         relevance = [_relevance(c) for c in _canned_cosines(query, language)]
     except Exception:  # the vector model is unavailable: fall back on shared words
@@ -137,11 +137,20 @@ def _from_canned(session: Session, handoff: Handoff, query: str, language: str) 
     return suggestions
 
 
-def _from_knowledge(session: Session, handoff: Handoff, query: str, language: str) -> list[Suggestion]:
-    hits = live.current(session).search(query, language=language, limit=TOP)
+def knowledge_suggestions(index: SearchIndex, query: str, language: str) -> list[Suggestion]:
+    """Passages of the best articles for `query` in `language`, when the knowledge base is confident enough."""
+    hits = index.search(query, language=language, limit=TOP)
     return [Suggestion(source="knowledge", key=str(hit.article_id), title=hit.title, text=hit.passage, missing=[],
                        score=round(hit.score, 4))
             for hit in hits if hit.score >= ANSWER_THRESHOLD and hit.language == language]
+
+
+def _from_canned(session: Session, handoff: Handoff, query: str, language: str) -> list[Suggestion]:
+    return canned_suggestions(query, language, customer_values(session, handoff, language))
+
+
+def _from_knowledge(session: Session, handoff: Handoff, query: str, language: str) -> list[Suggestion]:
+    return knowledge_suggestions(live.current(session), query, language)
 
 
 def _from_history(session: Session, handoff: Handoff, query: str, language: str) -> list[Suggestion]:
@@ -201,6 +210,11 @@ def suggest(session: Session, *, handoff: Handoff, text: str | None = None,
         except Exception:
             log.warning("copilot: suggestion source %s failed", name, exc_info=True)
             failed.append(name)
+    return query, rank(found, learned), failed
+
+
+def rank(found: Sequence[Suggestion], learned: dict[tuple[str, str], float]) -> list[Suggestion]:
+    """The TOP most relevant distinct suggestions, each raised by what agents inserted before."""
     ranked = []
     for suggestion in found:
         boosted = suggestion.score + learned.get((suggestion.source, suggestion.key), 0.0)
@@ -213,7 +227,7 @@ def suggest(session: Session, *, handoff: Handoff, text: str | None = None,
             top.append(suggestion)
         if len(top) == TOP:
             break
-    return query, top, failed
+    return top
 
 
 def record_use(session: Session, *, handoff: Handoff, agent_id: int, source: str, key: str,

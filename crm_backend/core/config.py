@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     playbook_schedule_seconds: int = 600
     playbook_schedule_initial_delay_seconds: int = 90
     playbook_event_catchup_days: int = 2
+    # The bot's domain, for the intents a supervisor may give a message in the NLU inbox (the repo's by default;
+    # a deployment without it accepts any well-formed intent name and the export checks them).
+    nlu_domain_file: Path = ENV_EXAMPLE.parent / "domain.yml"
     # The handoff retry timer (crm_backend/jobs.py): reply retries and kept bot triggers every
     # `kefu_handoff_retry_seconds` while any wait, else a round every `kefu_handoff_idle_seconds`.
     kefu_handoff_timer: bool = True

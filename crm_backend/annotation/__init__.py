@@ -1,0 +1,1 @@
+"""The supervisors' NLU inbox: customer messages the bot handled poorly, and the intents supervisors give them."""

@@ -1,0 +1,72 @@
+"""Bodies of the NLU inbox API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Ranked(BaseModel):
+    name: str
+    confidence: float
+
+
+class InboxItem(BaseModel):
+    """One distinct message (normalised text and language) and how often customers sent it."""
+
+    text: str
+    language: str
+    count: int
+    channels: list[str]
+    last_seen: datetime
+    # fallback | low_confidence | rephrased | asked_human
+    reasons: list[str]
+    predicted: str | None
+    confidence: float | None
+    top_intents: list[Ranked]
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class AnnotationIn(BaseModel):
+    text: str = Field(min_length=1, max_length=1000)
+    language: Literal["zh", "en"]
+    # An intent of the bot's domain; null with out_of_scope=true marks the message out of scope.
+    intent: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{1,63}$")
+    out_of_scope: bool = False
+    predicted: str | None = Field(default=None, max_length=128)
+
+
+class AnnotationsIn(BaseModel):
+    items: list[AnnotationIn] = Field(min_length=1, max_length=200)
+
+
+class AnnotationOut(BaseModel):
+    id: int
+    text: str
+    language: str
+    intent: str
+    predicted: str | None
+    decision: str
+    annotated_by: int | None
+    annotated_at: datetime
+
+    model_config = {"from_attributes": True}
+
+
+class AnnotationPage(BaseModel):
+    items: list[AnnotationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class IntentsOut(BaseModel):
+    items: list[str]

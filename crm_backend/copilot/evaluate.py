@@ -1,0 +1,79 @@
+"""Suggestion quality on the held-out copilot set: `python -m crm_backend.copilot.evaluate [folder]`.
+
+Each line of `<lang>.tsv` is `customer message<TAB>reply a good agent would send<TAB>right suggestions`
+(`canned:<code>` / `kb:<slug>`, comma-separated). A message counts when one of its right suggestions is in
+the top 3, ranked exactly as the console ranks them (canned replies and the demo help articles; earlier
+agent replies do not exist offline). Exit status 1 when a language is under the 85 % gate.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_backend.copilot.suggest import canned_suggestions, knowledge_suggestions, rank
+from crm_backend.knowledge.evaluate import demo_index
+from crm_backend.knowledge.search import SearchIndex
+
+HELDOUT = Path(__file__).parents[1] / "tests" / "copilot" / "heldout"
+GATE_TOP3 = 0.85
+
+
+def read_set(path: Path) -> list[tuple[str, set[str]]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            message, _reply, right = line.split("\t")
+            rows.append((message.strip(), {r.strip() for r in right.split(",") if r.strip()}))
+    return rows
+
+
+@dataclass
+class Result:
+    language: str
+    total: int = 0
+    in_top3: int = 0
+    top1: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def top3_share(self) -> float:
+        return self.in_top3 / self.total if self.total else 0.0
+
+
+def evaluate(index: SearchIndex, rows: list[tuple[str, set[str]]], *, language: str) -> Result:
+    slugs = {str(doc.article_id): doc.slug for doc in index.docs}
+    result = Result(language)
+    for message, right in rows:
+        top = rank(canned_suggestions(message, language, {}) + knowledge_suggestions(index, message, language), {})
+        names = [f"canned:{s.key}" if s.source == "canned" else f"kb:{slugs[s.key]}" for s in top]
+        result.total += 1
+        if right & set(names):
+            result.in_top3 += 1
+            result.top1 += names[0] in right
+        else:
+            result.misses.append(f"{message} → {names} expected {sorted(right)}")
+    return result
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0]) if argv else HELDOUT
+    started = time.monotonic()
+    index = demo_index()
+    print(f"index: {index.size} article versions in {time.monotonic() - started:.1f} s")
+    passed = True
+    for language in ("zh", "en"):
+        result = evaluate(index, read_set(folder / f"{language}.tsv"), language=language)
+        print(f"{language}: right suggestion in the top 3 for {result.in_top3}/{result.total} = "
+              f"{result.top3_share:.1%} (first: {result.top1})")
+        for miss in result.misses:
+            print(f"   {miss}")
+        passed = passed and result.top3_share >= GATE_TOP3
+    print(f"gate (top-3 ≥ {GATE_TOP3:.0%} per language): {'PASSED' if passed else 'FAILED'}")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
