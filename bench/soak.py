@@ -35,7 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import socketio
+import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bot_latency import BOT_BIN, CRM_BIN, ROOT, SECRET, SERVICE_TOKEN, Processes, kefu_model, log, token, wait_http
@@ -58,29 +58,51 @@ CONVERSATIONS: list[tuple[bool, list[str]]] = [
 
 
 class Customer:
-    """One widget session on its own socket.io connection (websocket transport, like the widget)."""
+    """One widget session on its own Engine.IO v4 websocket, spoken by hand: the bot venv's python-socketio client
+    needs a newer aiohttp than Rasa allows, and a raw client is light enough to hold thousands of sessions."""
 
-    def __init__(self, verified: int | None) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
+    def __init__(self, verified: int | None = None) -> None:
         self.session_id = uuid.uuid4().hex
         self.metadata = {"customer_token": token(verified)} if verified else {}
         self.replies: asyncio.Queue[float] = asyncio.Queue()
-        self.client.on("bot_uttered", self._on_reply)
-
-    async def _on_reply(self, _data: Any) -> None:
-        await self.replies.put(time.perf_counter())
+        self.ws: Any = None
+        self.reader: asyncio.Task[None] | None = None
+        self.dropped = False
+        self.closing = False
 
     async def connect(self) -> None:
-        await self.client.connect(URL, transports=["websocket"], wait_timeout=30)
-        await self.client.emit("session_request", {"session_id": self.session_id})
+        self.ws = await websockets.connect(f"ws://127.0.0.1:{RASA_PORT}/socket.io/?EIO=4&transport=websocket",
+                                           open_timeout=30, ping_interval=None, max_size=None)
+        opened = await asyncio.wait_for(self.ws.recv(), 30)
+        if not str(opened).startswith("0"):
+            raise ConnectionError(f"unexpected Engine.IO open packet {opened!r}")
+        await self.ws.send("40")
+        while not str(await asyncio.wait_for(self.ws.recv(), 30)).startswith("40"):
+            pass
+        self.reader = asyncio.create_task(self._read())
+        await self._emit("session_request", {"session_id": self.session_id})
+
+    async def _emit(self, event: str, data: dict[str, Any]) -> None:
+        await self.ws.send("42" + json.dumps([event, data], ensure_ascii=False))
+
+    async def _read(self) -> None:
+        try:
+            async for packet in self.ws:
+                if packet == "2":  # the server's ping
+                    await self.ws.send("3")
+                elif packet.startswith("42") and json.loads(packet[2:])[0] == "bot_uttered":
+                    await self.replies.put(time.perf_counter())
+        except websockets.ConnectionClosed:
+            pass
+        if not self.closing:
+            self.dropped = True
 
     async def say(self, text: str) -> float | None:
         """Seconds to the first reply, or None when none came within REPLY_TIMEOUT."""
         while not self.replies.empty():
             self.replies.get_nowait()
         started = time.perf_counter()
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id,
-                                                "metadata": self.metadata})
+        await self._emit("user_uttered", {"message": text, "session_id": self.session_id, "metadata": self.metadata})
         try:
             first = await asyncio.wait_for(self.replies.get(), REPLY_TIMEOUT)
         except asyncio.TimeoutError:
@@ -93,7 +115,11 @@ class Customer:
         return first - started
 
     async def close(self) -> None:
-        await self.client.disconnect()
+        self.closing = True
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            await self.reader
 
 
 class Tally:
@@ -264,22 +290,15 @@ def soak(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, Any]:
 
 
 def hold_idle(count: int, ready: Any, stop: Any, dropped: Any) -> None:
-    """A helper process holding `count` idle widget connections until `stop` is set."""
+    """A helper process holding `count` idle widget sessions until `stop` is set; counts the ones that drop."""
 
     async def run() -> None:
-        clients = []
+        customers = []
         for i in range(count):
-            client = socketio.AsyncClient(reconnection=False)
-
-            async def gone(_client: socketio.AsyncClient = client) -> None:
-                with dropped.get_lock():
-                    dropped.value += 1
-
-            client.on("disconnect", gone)
+            customer = Customer()
             try:
-                await client.connect(URL, transports=["websocket"], wait_timeout=30)
-                await client.emit("session_request", {"session_id": uuid.uuid4().hex})
-                clients.append(client)
+                await customer.connect()
+                customers.append(customer)
             except Exception:
                 with dropped.get_lock():
                     dropped.value += 1
@@ -288,12 +307,10 @@ def hold_idle(count: int, ready: Any, stop: Any, dropped: Any) -> None:
         ready.set()
         while not stop.is_set():
             await asyncio.sleep(0.5)
-        for client in clients:
-            client.handlers["/"].pop("disconnect", None)
-            try:
-                await client.disconnect()
-            except Exception:
-                pass
+        gone = sum(c.dropped for c in customers)
+        with dropped.get_lock():
+            dropped.value += gone
+        await asyncio.gather(*(c.close() for c in customers), return_exceptions=True)
 
     asyncio.run(run())
 
@@ -327,12 +344,12 @@ def idle(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, Any]:
                 raise SystemExit("idle connections not open after 600 s")
         rss_idle = rss_mb(pids["rasa"])
         busy = chat_round(200 + r, args.round_seconds)
-        busy.update(idle=args.idle, dropped=dropped.value, rasa_rss_mb=rss_idle)
-        rounds.append(busy)
-        log(f"round {r + 1} with {args.idle} idle connections: {busy}")
         stop.set()
         for holder, _ in holders:
             holder.join(timeout=120)
+        busy.update(idle=args.idle, dropped=dropped.value, rasa_rss_mb=rss_idle)
+        rounds.append(busy)
+        log(f"round {r + 1} with {args.idle} idle connections: {busy}")
         time.sleep(5)
     quiet_p95 = statistics.median(r["p95_ms"] for r in rounds if r["idle"] == 0)
     busy_p95 = statistics.median(r["p95_ms"] for r in rounds if r["idle"])

@@ -14,7 +14,7 @@ from crm_backend.core.db import as_utc
 from crm_backend.customer.models import Customer
 from crm_backend.dashboard import kpi
 from crm_backend.feedback.models import Feedback
-from crm_backend.handoff import present
+from crm_backend.handoff import present, timers
 from crm_backend.handoff import repository as handoff_repository
 from crm_backend.handoff.assignment import online_agent_ids
 from crm_backend.handoff.models import AuditLog, Handoff, HandoffStatus
@@ -75,6 +75,7 @@ def kpis(session: Session, *, start: date, end: date, now: datetime | None = Non
         "sla_breaches": sum(1 for due, resolved in tickets
                             if kpi.sla_breached(as_utc(due), as_utc(resolved), now)),
         "tickets": len(tickets),
+        **{f"{kind}_response_breaches": n for kind, n in timers.count(session, start=lo, end=hi).items()},
     }
 
 

@@ -107,3 +107,17 @@ class AgentSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ResponseBreach(Base):
+    """A first- or next-response timer that ran out (once per timer: the unique key is its start)."""
+
+    __tablename__ = "response_breaches"
+    __table_args__ = (UniqueConstraint("handoff_id", "kind", "started_at", name="uq_response_breaches_timer"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # first | next
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from crm_backend.agent.models import Agent
 from crm_backend.core.db import as_utc, utcnow
 from crm_backend.customer.models import Customer
-from crm_backend.handoff import repository
+from crm_backend.handoff import repository, timers
 from crm_backend.handoff.models import Handoff, HandoffMessage
-from crm_backend.handoff.schemas import HandoffOut, MessageOut
+from crm_backend.handoff.schemas import HandoffOut, MessageOut, TimerOut
+from crm_backend.handoff.settings import console_settings
 
 
 def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
@@ -22,9 +23,11 @@ def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
                                                        if h.assigned_agent_id is not None})
     last = {handoff_id: text[:120] for handoff_id, text in
             repository.last_customer_turns(session, [h.id for h in rows]).items()}
+    running = timers.for_handoffs(session, rows, console_settings(session)["response_targets"])
     now = utcnow()
     out = []
     for h in rows:
+        timer = running.get(h.id)
         created = as_utc(h.created_at) or now
         end = as_utc(h.claimed_at) or as_utc(h.resolved_at) or now
         out.append(HandoffOut(
@@ -36,7 +39,9 @@ def handoffs(session: Session, rows: Sequence[Handoff]) -> list[HandoffOut]:
             ticket_no=h.ticket_no, created_at=created, claimed_at=as_utc(h.claimed_at),
             first_response_at=as_utc(h.first_response_at), resolved_at=as_utc(h.resolved_at),
             waiting_seconds=max(0, int((end - created).total_seconds())),
-            customer_last_seen_at=as_utc(h.customer_last_seen_at), last_message=last.get(h.id)))
+            customer_last_seen_at=as_utc(h.customer_last_seen_at), last_message=last.get(h.id),
+            timer=TimerOut(kind=timer.kind, started_at=timer.started_at, due_at=timer.due_at,
+                           target_seconds=timer.target_seconds) if timer else None))
     return out
 
 

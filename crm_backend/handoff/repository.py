@@ -166,3 +166,18 @@ def last_customer_turns(session: Session, handoff_ids: list[int]) -> dict[int, s
                 .order_by(HandoffMessage.created_at, HandoffMessage.id)):
             last[message.handoff_id] = message.text
     return last
+
+
+def last_turn_times(session: Session, handoff_ids: list[int]) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """(latest customer turn, latest agent reply) times of each handoff."""
+    times: dict[int, tuple[datetime | None, datetime | None]] = {}
+    if handoff_ids:
+        rows = session.execute(select(HandoffMessage.handoff_id, HandoffMessage.role,
+                                      func.max(HandoffMessage.created_at))
+                               .where(HandoffMessage.handoff_id.in_(handoff_ids),
+                                      HandoffMessage.role.in_(("user", "agent")))
+                               .group_by(HandoffMessage.handoff_id, HandoffMessage.role)).all()
+        for handoff_id, role, at in rows:
+            user, agent = times.get(handoff_id, (None, None))
+            times[handoff_id] = (at, agent) if role == "user" else (user, at)
+    return times

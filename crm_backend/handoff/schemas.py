@@ -36,6 +36,16 @@ class HandoffCreated(BaseModel):
     offer_callback: bool
 
 
+class TimerOut(BaseModel):
+    """The response timer running on a handoff: `first` until the first agent reply, then `next` after each
+    customer turn the agent has not answered yet."""
+
+    kind: str
+    started_at: datetime
+    due_at: datetime
+    target_seconds: int
+
+
 class HandoffOut(BaseModel):
     id: int
     conversation_id: str
@@ -58,6 +68,7 @@ class HandoffOut(BaseModel):
     waiting_seconds: int
     customer_last_seen_at: datetime | None = None
     last_message: str | None = None
+    timer: TimerOut | None = None
 
 
 class MessageOut(BaseModel):

@@ -11,6 +11,7 @@ from crm_backend.agent.models import Agent
 from crm_backend.handoff import errors, repository
 from crm_backend.handoff.audit import audit
 from crm_backend.handoff.models import ConsoleSetting
+from crm_backend.handoff.timers import DEFAULT_TARGETS
 
 SUPERVISOR_ROLES = ("supervisor", "admin")
 DEFAULTS: dict[str, Any] = {
@@ -18,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "agent_timeout_seconds": 120,  # no heartbeat for this long → conversation goes back to the queue
     "callback_wait_minutes": 10,  # expected wait above this → the bot offers a callback ticket
     "minutes_per_conversation": 4,  # expected-wait estimate
+    # First- and next-response targets in seconds by priority, and the share of them value customers get.
+    "response_targets": DEFAULT_TARGETS,
 }
 
 

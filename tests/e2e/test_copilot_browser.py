@@ -79,6 +79,28 @@ def test_vip_complaint_summary_suggestion_and_slash_shortcut(crm: tuple[str, str
             value = reply.input_value()
             assert value.startswith("王伟，您当前的积分余额为 ") and "{points}" not in value, value
             expect(page.get_by_test_id("slash-menu")).to_be_hidden()
+
+            # 5. A first-response breach alerts the supervisor: tight targets, a new urgent VIP handoff nobody answers.
+            boss = browser.new_page(viewport={"width": 1400, "height": 1000})
+            boss.on("pageerror", lambda error: errors.append(str(error)))
+            login(boss, crm_url, "supervisor", "zh")
+            expect(boss.get_by_test_id("breaches")).to_contain_text("暂无超时")
+            saved = boss.evaluate("""() => kefuApi("PUT", "/console/settings", {response_targets: {
+                first: {urgent: 5, high: 5, normal: 5, low: 5}, next: {urgent: 5, high: 5, normal: 5, low: 5},
+                value_customer_factor: 1.0}})""")
+            assert saved["response_targets"]["first"]["urgent"] == 5
+            late = f"{conversation}-late"
+            assert httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
+                "conversation_id": late, "channel": "rest", "customer_id": 1, "language": "zh", "reason": "转人工",
+                "reason_code": "vip_request", "priority": "urgent",
+                "transcript": [{"role": "user", "text": "我要人工", "at": time.time()}]}, timeout=10).status_code == 201
+            queued = boss.locator(f'[data-testid="queue-item"][data-conversation="{late}"]')
+            expect(queued.get_by_test_id("queue-timer")).to_contain_text("首次响应", timeout=10_000)
+            # the countdown runs out
+            expect(queued.get_by_test_id("queue-timer")).to_contain_text("已超时", timeout=10_000)
+            alert = boss.get_by_test_id("breach").filter(has_text="首次响应超时")
+            expect(alert.first).to_contain_text("王伟", timeout=40_000)  # recorded by the CRM's timer, pushed by SSE
+            shot(boss, artifacts, "copilot-breach-zh")
             assert errors == [], errors
         finally:
             browser.close()

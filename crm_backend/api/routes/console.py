@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -19,11 +20,11 @@ from crm_backend.console import auth, pages
 from crm_backend.console.canned import canned_replies
 from crm_backend.console.deps import ConsoleSession, CurrentAgent, CurrentSupervisor
 from crm_backend.core.bus import get_bus
-from crm_backend.core.db import begin_write, get_sessionmaker, utcnow
+from crm_backend.core.db import as_utc, begin_write, get_sessionmaker, utcnow
 from crm_backend.core.errors import UnauthorizedError
 from crm_backend.dashboard.service import default_period
-from crm_backend.handoff import assignment, live, repository
-from crm_backend.handoff.models import AuditLog
+from crm_backend.handoff import assignment, live, present, repository, timers
+from crm_backend.handoff.models import AuditLog, Handoff
 from crm_backend.handoff.settings import console_settings, is_supervisor, update_settings
 
 router = APIRouter(prefix="/console", tags=["console"])
@@ -45,12 +46,28 @@ class HeartbeatIn(BaseModel):
     status: str | None = Field(default=None, pattern="^(online|away)$")
 
 
+class PriorityTargets(BaseModel):
+    urgent: int = Field(ge=5, le=86400)
+    high: int = Field(ge=5, le=86400)
+    normal: int = Field(ge=5, le=86400)
+    low: int = Field(ge=5, le=86400)
+
+
+class ResponseTargetsIn(BaseModel):
+    """Seconds to the first and to each next agent response, by priority; value customers get `factor` of them."""
+
+    first: PriorityTargets
+    next: PriorityTargets
+    value_customer_factor: float = Field(ge=0.1, le=1.0)
+
+
 class SettingsIn(BaseModel):
     auto_assign: bool | None = None
     capacity: int | None = Field(default=None, ge=1, le=50)
     agent_timeout_seconds: int | None = Field(default=None, ge=30, le=86400)
     callback_wait_minutes: int | None = Field(default=None, ge=1, le=1440)
     minutes_per_conversation: int | None = Field(default=None, ge=1, le=120)
+    response_targets: ResponseTargetsIn | None = None
 
 
 def agent_loads(session: SessionDep) -> list[AgentLoad]:
@@ -121,6 +138,21 @@ def audit_log(session: SessionDep, _supervisor: CurrentSupervisor, limit: int = 
     return {"items": [{"id": r.id, "agent_id": r.agent_id, "action": r.action, "handoff_id": r.handoff_id,
                        "details": json.loads(r.details or "{}"), "ip": r.ip, "created_at": r.created_at}
                       for r in rows]}
+
+
+@router.get("/breaches")
+def breaches(session: SessionDep, _supervisor: CurrentSupervisor,
+             minutes: int = Query(60, ge=1, le=7 * 24 * 60)) -> dict[str, Any]:
+    """Response timers that ran out in the last `minutes`, newest first, with their conversation."""
+    rows = timers.recent(session, since=utcnow() - timedelta(minutes=minutes))
+    found = session.scalars(select(Handoff).where(Handoff.id.in_({b.handoff_id for b in rows}))).all()
+    handoffs = {h.id: h for h in present.handoffs(session, found)}
+    return {"items": [{"handoff_id": b.handoff_id, "kind": b.kind, "due_at": as_utc(b.due_at),
+                       "breached_at": as_utc(b.breached_at),
+                       "customer_name": handoffs[b.handoff_id].customer_name,
+                       "conversation_id": handoffs[b.handoff_id].conversation_id,
+                       "priority": handoffs[b.handoff_id].priority, "status": handoffs[b.handoff_id].status}
+                      for b in rows]}
 
 
 @router.get("/events")

@@ -10,6 +10,19 @@
     var seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
     return seconds < 60 ? Math.round(seconds) + t("seconds_short") : Math.round(seconds / 60) + " " + t("minutes");
   }
+  // A response timer's countdown (ticked every second by tickTimers): remaining time, or how long overdue.
+  function timerNode(timer, testid) {
+    if (!timer) return null;
+    return kefuEl("span", { class: "timer", "data-testid": testid, "data-due": timer.due_at, "data-kind": timer.kind });
+  }
+  function tickTimers() {
+    document.querySelectorAll(".timer[data-due]").forEach(function (el) {
+      var left = Math.round((Date.parse(el.dataset.due) - Date.now()) / 1000), abs = Math.abs(left);
+      var clock = Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
+      el.textContent = t("timer_" + el.dataset.kind) + " " + (left >= 0 ? clock : t("timer_overdue") + " +" + clock);
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
   function when(iso) { var d = new Date(iso); return d.toLocaleTimeString(kefuLang() === "zh" ? "zh-CN" : "en-GB"); }
 
   async function loadQueue() {
@@ -27,7 +40,8 @@
         kefuEl("div", { class: "row" }, [
           kefuEl("strong", { text: h.customer_name || t("anonymous") }),
           h.value_customer ? kefuEl("span", { class: "badge vip", text: t("value_customer") }) : null,
-          kefuEl("span", { class: "badge prio", text: kefuLabel("priority", h.priority) })
+          kefuEl("span", { class: "badge prio", text: kefuLabel("priority", h.priority) }),
+          timerNode(h.timer, "queue-timer")
         ]),
         kefuEl("div", { class: "row small" }, [
           kefuEl("span", { class: "status status-" + h.status, "data-testid": "queue-status",
@@ -39,6 +53,7 @@
       list.appendChild(item);
     });
     $("queue-count").textContent = String(data.total);
+    tickTimers();
   }
 
   function messageNode(m) {
@@ -99,6 +114,9 @@
     $("conv-status").textContent = kefuLabel("status", h.status) + (h.assigned_agent_name ? " · " + h.assigned_agent_name : "");
     $("conv-ticket").textContent = h.ticket_no ? t("ticket") + " " + h.ticket_no : "";
     $("conv-seen").textContent = h.customer_last_seen_at ? t("customer_seen") + ": " + since(h.customer_last_seen_at) : "";
+    $("conv-timer").innerHTML = "";
+    if (h.timer) $("conv-timer").appendChild(timerNode(h.timer, "conv-timer-clock"));
+    tickTimers();
     var holder = h.assigned_agent_id === me.id || me.supervisor;
     $("btn-claim").hidden = h.status !== "waiting";
     $("btn-resolve").hidden = h.status === "resolved" || !holder || h.status === "waiting";
@@ -213,6 +231,24 @@
     }
   }
 
+  // Supervisors: response timers that ran out in the last hour, newest first (pushed by the "breach" event).
+  async function loadBreaches() {
+    var box = $("breaches");
+    if (!box || !me.supervisor) return;
+    var data = await kefuApi("GET", "/console/breaches?minutes=60");
+    var list = $("breach-list");
+    list.innerHTML = "";
+    box.classList.toggle("alerting", data.items.length > 0);
+    if (!data.items.length) list.appendChild(kefuEl("li", { class: "muted", text: t("no_breaches") }));
+    data.items.forEach(function (b) {
+      list.appendChild(kefuEl("li", { "data-testid": "breach", class: "breach",
+        onclick: function () { openConversation(b.handoff_id).catch(function () {}); } }, [
+        kefuEl("strong", { text: b.customer_name || t("anonymous") }),
+        kefuEl("span", { text: " · " + t("breach_" + b.kind) + " · " + kefuLabel("priority", b.priority) + " · " +
+                               when(b.breached_at) })]));
+    });
+  }
+
   function live() {
     var source = new EventSource("/api/v1/console/events");
     source.addEventListener("handoff", function (event) {
@@ -220,6 +256,7 @@
       if (state.current && data.handoff_id === state.current) refresh().catch(function () {});
       else loadQueue();
       if (data.type === "agents") loadAgents();
+      if (data.type === "breach") loadBreaches().catch(function () {});
     });
     source.addEventListener("open", function () { $("live").classList.add("on"); });
     source.addEventListener("error", function () { $("live").classList.remove("on"); });
@@ -228,7 +265,8 @@
   kefuApplyStrings();
   wire();
   kefuCopilot.wire();
-  loadQueue(); loadAgents(); loadCanned(); live();
+  loadQueue(); loadAgents(); loadCanned(); loadBreaches().catch(function () {}); live();
+  setInterval(tickTimers, 1000);
   kefuApi("POST", "/console/heartbeat", { status: "online" });
   setInterval(function () { kefuApi("POST", "/console/heartbeat", { status: $("agent-status").value }).catch(function () {}); }, 20000);
   setInterval(function () { loadQueue().catch(function () {}); }, 30000);  // waiting times tick; SSE does the rest
