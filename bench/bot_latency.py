@@ -3,8 +3,10 @@
 Verified customers (signed customer token in the metadata) ask their points balance: Rasa → action
 server → CRM. The stock bot answers the same text with its own model. 1 user, then 20 concurrent users;
 each customer starts a new conversation every 10 messages (its first message verifies the token).
+The two bots run interleaved in rounds (Kefu, stock, Kefu, stock …, each at 1 then 20 users), and the
+medians over the rounds are reported: on these shared machines a run of A then B can swing a ratio threefold.
 
-    .venvs/bot/bin/python bench/bot_latency.py [--model models/kefu-….tar.gz] [--messages 200]
+    .venvs/bot/bin/python bench/bot_latency.py [--model models/kefu-….tar.gz] [--messages 200] [--rounds 3]
 
 Ports 18070–18079 (CRM 18070, actions 18071, Kefu Rasa 18072, stock Rasa 18073). Writes
 bench/results/bot_latency.json. Every process it starts is stopped at the end.
@@ -133,7 +135,8 @@ def kefu_model(named: str | None) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="Kefu model (default: newest models/kefu-*.tar.gz)")
-    parser.add_argument("--messages", type=int, default=200, help="messages per load level")
+    parser.add_argument("--messages", type=int, default=200, help="messages per load level, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (Kefu, stock, Kefu, stock …)")
     parser.add_argument("--per-conversation", type=int, default=10,
                         help="messages per conversation (a new sender id after that, like a new chat)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "bot_latency.json"))
@@ -184,13 +187,35 @@ def main() -> int:
             started = time.monotonic()
             wait_http(f"http://127.0.0.1:{port}/", 400, proc, name)
             log(f"{name} up in {time.monotonic() - started:.0f} s")
-        for name, port, is_kefu in (("kefu", KEFU_PORT, True), ("stock_rasa_init", STOCK_PORT, False)):
-            results[name] = []
+        bots = (("kefu", KEFU_PORT, True), ("stock_rasa_init", STOCK_PORT, False))
+        raw: dict[str, dict[int, list[dict[str, Any]]]] = {name: {1: [], 20: []} for name, _, _ in bots}
+        per_round = max(20, args.messages // args.rounds)
+        for r in range(args.rounds):
             for users in (1, 20):
-                figures = asyncio.run(load(port, users, max(1, args.messages // users), is_kefu, args.per_conversation))
-                results[name].append(figures)
-                log(f"{name:<16} users={users:>2}  p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms"
-                    f"  {figures['msg_per_s']:6.1f} msg/s  ({figures['messages']} messages)")
+                for name, port, is_kefu in bots:
+                    figures = asyncio.run(load(port, users, max(1, per_round // users), is_kefu,
+                                               args.per_conversation))
+                    raw[name][users].append(figures)
+                    log(f"round {r} {name:<16} users={users:>2}  p50 {figures['p50_ms']:7.1f} ms  p95 "
+                        f"{figures['p95_ms']:7.1f} ms  {figures['msg_per_s']:6.1f} msg/s  ({figures['messages']} msgs)")
+        results["rounds"] = args.rounds
+        results["rounds_raw"] = raw
+        for name, _, _ in bots:
+            results[name] = [{"users": users, "rounds": len(runs),
+                              "messages": sum(f["messages"] for f in runs),
+                              "messages_per_conversation": args.per_conversation,
+                              "p50_ms": statistics.median(f["p50_ms"] for f in runs),
+                              "p95_ms": statistics.median(f["p95_ms"] for f in runs),
+                              "msg_per_s": statistics.median(f["msg_per_s"] for f in runs)}
+                             for users, runs in raw[name].items()]
+            for figures in results[name]:
+                log(f"median {name:<16} users={figures['users']:>2}  p50 {figures['p50_ms']:7.1f} ms  p95 "
+                    f"{figures['p95_ms']:7.1f} ms  {figures['msg_per_s']:6.1f} msg/s")
+        results["kefu_over_stock"] = {
+            f"users_{k['users']}": {"p50_ratio": round(k["p50_ms"] / s["p50_ms"], 2),
+                                    "throughput_ratio": round(k["msg_per_s"] / s["msg_per_s"], 2)}
+            for k, s in zip(results["kefu"], results["stock_rasa_init"], strict=True)}
+        log(f"Kefu / stock: {results['kefu_over_stock']}")
         # The machine is shared: record how busy it was, the figures mean little without it.
         results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:

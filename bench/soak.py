@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -373,6 +374,8 @@ def main() -> int:
     parser.add_argument("--round-seconds", type=float, default=45.0)
     parser.add_argument("--out")
     args = parser.parse_args()
+    # A SIGTERM (timeout, Ctrl-C from a supervisor) must still stop the stack this started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     model = kefu_model(args.model)
     work = Path(tempfile.mkdtemp(prefix="kefu-soak-"))
     procs, pids = start_stack(work, model)

@@ -79,6 +79,7 @@ def kpis(session: Session, *, start: date, end: date, now: datetime | None = Non
     }
 
 
+
 def timeseries(session: Session, *, start: date, end: date) -> list[dict[str, Any]]:
     """Per day: conversations, escalations, average CSAT."""
     lo, hi = bounds(start, end)

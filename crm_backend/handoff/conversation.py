@@ -23,7 +23,8 @@ from crm_backend.handoff.settings import is_supervisor
 SENDING_LEASE = timedelta(seconds=30)
 
 
-def _require_holder(handoff: Handoff, agent: Agent) -> None:
+def require_holder(handoff: Handoff, agent: Agent) -> None:
+    """Only the agent holding an open conversation (or a supervisor) may act in it."""
     if handoff.status == HandoffStatus.RESOLVED:
         raise errors.AlreadyResolved(handoff.id)
     if handoff.assigned_agent_id != agent.id and not is_supervisor(agent):
@@ -33,7 +34,7 @@ def _require_holder(handoff: Handoff, agent: Agent) -> None:
 def add_reply(session: Session, *, handoff_id: int, agent: Agent, text: str) -> HandoffMessage:
     """Record an agent reply as `pending`; `live.deliver` sends it through Rasa and marks the result."""
     handoff = get_visible(session, handoff_id=handoff_id, agent=agent)
-    _require_holder(handoff, agent)
+    require_holder(handoff, agent)
     now = utcnow()
     message = HandoffMessage(handoff_id=handoff_id, role="agent", text=text, agent_id=agent.id, created_at=now,
                              delivery="pending", attempts=0)
@@ -128,7 +129,7 @@ def resolve(session: Session, *, handoff_id: int, agent: Agent) -> bool:
     """Mark the conversation resolved; True only for the request that actually resolved it."""
     handoff = get_visible(session, handoff_id=handoff_id, agent=agent)
     if handoff.status != HandoffStatus.RESOLVED:
-        _require_holder(handoff, agent)
+        require_holder(handoff, agent)
     now = utcnow()
     if not repository.mark_resolved(session, handoff_id=handoff_id, agent_id=agent.id, now=now):
         return False

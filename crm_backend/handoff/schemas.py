@@ -36,6 +36,25 @@ class HandoffCreated(BaseModel):
     offer_callback: bool
 
 
+class GestureIn(BaseModel):
+    points: int = Field(ge=1, le=1_000_000)
+    reason: str = Field(min_length=2, max_length=300)
+
+
+class GestureOut(BaseModel):
+    entry_id: int
+    points: int
+    balance_after: int
+    limit: int
+    ticket_no: str | None
+
+
+class GestureLimitOut(BaseModel):
+    limit: int
+    tier: str | None
+    role: str
+
+
 class TimerOut(BaseModel):
     """The response timer running on a handoff: `first` until the first agent reply, then `next` after each
     customer turn the agent has not answered yet."""

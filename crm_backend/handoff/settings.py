@@ -13,6 +13,12 @@ from crm_backend.handoff.audit import audit
 from crm_backend.handoff.models import ConsoleSetting
 from crm_backend.handoff.timers import DEFAULT_TARGETS
 
+# Goodwill points an agent may grant at once, by role and by the customer's tier (the grant must fit both).
+DEFAULT_GESTURE_LIMITS: dict[str, Any] = {
+    "role": {"agent": 500, "supervisor": 5000, "admin": 5000},
+    "tier": {"regular": 200, "silver": 300, "gold": 800, "diamond": 2000},
+}
+
 SUPERVISOR_ROLES = ("supervisor", "admin")
 DEFAULTS: dict[str, Any] = {
     "auto_assign": False,
@@ -21,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "minutes_per_conversation": 4,  # expected-wait estimate
     # First- and next-response targets in seconds by priority, and the share of them value customers get.
     "response_targets": DEFAULT_TARGETS,
+    "gesture_limits": DEFAULT_GESTURE_LIMITS,
 }
 
 

@@ -1,6 +1,8 @@
 """The agent copilot in headless Chromium against a real CRM process: a VIP complaint is escalated, the agent
 reads the summary (escalation reason, the customer's value, their own words), inserts a suggested reply, edits
-and sends it (the CRM records the edited use), and fills a canned reply through the "/" shortcut.
+and sends it (the CRM records the edited use), fills a canned reply through the "/" shortcut, grants goodwill
+points within the limit (a double-click grants once) and is refused over it; a first-response breach alerts
+the supervisor.
 Screenshot: tests/e2e/artifacts/copilot-zh.png."""
 
 from __future__ import annotations
@@ -79,6 +81,20 @@ def test_vip_complaint_summary_suggestion_and_slash_shortcut(crm: tuple[str, str
             value = reply.input_value()
             assert value.startswith("王伟，您当前的积分余额为 ") and "{points}" not in value, value
             expect(page.get_by_test_id("slash-menu")).to_be_hidden()
+
+            # 4. A goodwill gesture within the agent's limit (a double-click grants once), one over it refused.
+            expect(page.get_by_test_id("gesture-limit")).to_contain_text("500")
+            page.get_by_test_id("gesture-points").fill("200")
+            page.get_by_test_id("gesture-reason").fill("商品损坏补偿")
+            page.get_by_test_id("gesture-submit").dblclick()
+            expect(page.get_by_test_id("flash")).to_contain_text("已补偿 200 积分")
+            entries = httpx.get(f"{crm_url}/api/v1/customers/1/points/entries?kind=adjust&limit=50",
+                                headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()["items"]
+            assert sum("商品损坏补偿" in e["reason"] for e in entries) == 1, entries
+            page.get_by_test_id("gesture-points").fill("501")
+            page.get_by_test_id("gesture-reason").fill("再补偿一些")
+            page.get_by_test_id("gesture-submit").click()
+            expect(page.get_by_test_id("flash")).to_contain_text("超出")
 
             # 5. A first-response breach alerts the supervisor: tight targets, a new urgent VIP handoff nobody answers.
             boss = browser.new_page(viewport={"width": 1400, "height": 1000})

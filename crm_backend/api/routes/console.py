@@ -61,6 +61,26 @@ class ResponseTargetsIn(BaseModel):
     value_customer_factor: float = Field(ge=0.1, le=1.0)
 
 
+class RoleLimits(BaseModel):
+    agent: int = Field(ge=0, le=1_000_000)
+    supervisor: int = Field(ge=0, le=1_000_000)
+    admin: int = Field(ge=0, le=1_000_000)
+
+
+class TierLimits(BaseModel):
+    regular: int = Field(ge=0, le=1_000_000)
+    silver: int = Field(ge=0, le=1_000_000)
+    gold: int = Field(ge=0, le=1_000_000)
+    diamond: int = Field(ge=0, le=1_000_000)
+
+
+class GestureLimitsIn(BaseModel):
+    """Goodwill points granted at once: at most the role's limit and at most the customer's tier's."""
+
+    role: RoleLimits
+    tier: TierLimits
+
+
 class SettingsIn(BaseModel):
     auto_assign: bool | None = None
     capacity: int | None = Field(default=None, ge=1, le=50)
@@ -68,6 +88,7 @@ class SettingsIn(BaseModel):
     callback_wait_minutes: int | None = Field(default=None, ge=1, le=1440)
     minutes_per_conversation: int | None = Field(default=None, ge=1, le=120)
     response_targets: ResponseTargetsIn | None = None
+    gesture_limits: GestureLimitsIn | None = None
 
 
 def agent_loads(session: SessionDep) -> list[AgentLoad]:

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from crm_backend.api.deps import SessionDep
 from crm_backend.console.deps import CurrentSupervisor
+from crm_backend.copilot import figures as copilot_figures
 from crm_backend.core.errors import NotFoundError, ValidationFailed
 from crm_backend.core.pagination import Page, PageDep
 from crm_backend.dashboard import service
@@ -31,6 +32,12 @@ PAGED = frozenset({"churn", "audit", "queue", "agents"})
 EXPORT_ROWS = 10_000
 # Dates the figures can cover; also keeps `end + 1 day` (the exclusive bound) a valid date.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def all_kpis(session: SessionDep, *, start: date, end: date) -> dict[str, Any]:
+    """The dashboard's KPIs and the copilot's figures of agent work, for the same days."""
+    lo, hi = service.bounds(start, end)
+    return {**service.kpis(session, start=start, end=end), **copilot_figures.kpis(session, lo=lo, hi=hi)}
 
 
 def period(start: date | None, end: date | None) -> tuple[date, date]:
@@ -56,7 +63,7 @@ def table(session: SessionDep, name: str, start: date, end: date, lang: str, *, 
         return service.audit_trail(session, start=start, end=end, limit=limit, offset=offset)
     items: list[dict[str, Any]]
     if name == "kpis":
-        items = [service.kpis(session, start=start, end=end)]
+        items = [all_kpis(session, start=start, end=end)]
     elif name == "timeseries":
         items = service.timeseries(session, start=start, end=end)
     elif name == "segments":
@@ -77,7 +84,7 @@ def kpis(session: SessionDep, _s: CurrentSupervisor, start: date | None = None, 
          ) -> dict[str, Any]:
     """Average CSAT, NPS, complaint rate, escalation and containment rates, first response, SLA breaches."""
     lo, hi = period(start, end)
-    return service.kpis(session, start=lo, end=hi)
+    return all_kpis(session, start=lo, end=hi)
 
 
 @router.get("/{name}", response_model=Page[dict[str, Any]])

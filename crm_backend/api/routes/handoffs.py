@@ -8,9 +8,9 @@ and `live.py` commits each step before Rasa is called, so no write lock is held 
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from starlette.concurrency import run_in_threadpool
 
 from crm_backend.api.deps import LanguageDep, ServiceAuth, SessionDep
@@ -21,13 +21,17 @@ from crm_backend.console.deps import CurrentAgent
 from crm_backend.copilot import service as copilot
 from crm_backend.copilot import suggest
 from crm_backend.copilot.schemas import FilledReplies, HandoffSummary, Suggestions, SuggestionUseIn
+from crm_backend.core import idempotency
 from crm_backend.core.bounds import INT_MAX, IdPath
 from crm_backend.core.db import begin_write
 from crm_backend.core.rasa import RasaUnavailable
-from crm_backend.handoff import assignment, conversation, errors, live, present, service, tickets
+from crm_backend.handoff import assignment, conversation, errors, gestures, live, present, service, tickets
 from crm_backend.handoff.audit import audit
 from crm_backend.handoff.models import Handoff, HandoffMessage
 from crm_backend.handoff.schemas import (
+    GestureIn,
+    GestureLimitOut,
+    GestureOut,
     HandoffCreate,
     HandoffCreated,
     HandoffDetail,
@@ -39,6 +43,7 @@ from crm_backend.handoff.schemas import (
     TicketIn,
     TransferIn,
 )
+from crm_backend.handoff.settings import console_settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/handoffs", tags=["handoffs"])
@@ -119,6 +124,37 @@ def suggestion_used(handoff_id: IdPath, body: SuggestionUseIn, session: SessionD
     begin_write(session)
     suggest.record_use(session, handoff=handoff, agent_id=agent.id, source=body.source, key=body.key,
                        edited=body.edited)
+
+
+@router.get("/{handoff_id}/gestures", response_model=GestureLimitOut)
+def gesture_limit(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) -> GestureLimitOut:
+    """The most goodwill points this agent may grant this conversation's customer at once."""
+    handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+    customer = gestures.customer_of(session, handoff)
+    limits = console_settings(session)["gesture_limits"]
+    return GestureLimitOut(limit=gestures.limit_for(limits, role=agent.role, tier=customer.tier), tier=customer.tier,
+                           role=agent.role)
+
+
+@router.post("/{handoff_id}/gestures", response_model=GestureOut, status_code=201,
+             responses=error_responses(409, 422))
+def grant_gesture(handoff_id: IdPath, body: GestureIn, session: SessionDep, agent: CurrentAgent,
+                  idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
+                  ) -> GestureOut:
+    """Grant goodwill points within the agent's limits; the same Idempotency-Key grants once (double-click)."""
+    def write() -> GestureOut:
+        handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
+        limits = console_settings(session)["gesture_limits"]
+        entry = gestures.grant(session, handoff=handoff, agent=agent, points_to_grant=body.points,
+                               reason=body.reason.strip(), key=idempotency_key, limits=limits)
+        live.announce(session, "gesture", handoff_id)
+        return GestureOut(entry_id=entry.id, points=entry.points, balance_after=entry.balance_after,
+                          limit=gestures.limit_for(limits, role=agent.role,
+                                                   tier=gestures.customer_of(session, handoff).tier),
+                          ticket_no=handoff.ticket_no)
+
+    return idempotency.run_once(session, scope=f"gesture:{handoff_id}", key=idempotency_key,
+                                payload=body.model_dump(mode="json"), model=GestureOut, write=write)
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut, responses=error_responses(409))

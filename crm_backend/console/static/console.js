@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   var me = JSON.parse(document.getElementById("kefu-agent").textContent);
-  var state = { current: null, agents: [], canned: [], refreshing: false };
+  var state = { current: null, agents: [], canned: [], refreshing: false, gestureFor: null, gestureKey: null };
   var $ = function (id) { return document.getElementById(id); };
 
   function since(iso) {
@@ -129,8 +129,26 @@
     list.scrollTop = list.scrollHeight;
     renderCustomer(data.customer);
     kefuCopilot.open(id, data.messages);
+    loadGestureLimit(h, holder).catch(function () {});
     document.querySelectorAll(".queue-item").forEach(function (el) {
       el.classList.toggle("active", el.dataset.id === String(id)); });
+  }
+
+  // Goodwill points: the form shows the agent's limit for this customer; one key per grant, so a
+  // double-click (or a retry after a network error) grants once.
+  async function loadGestureLimit(h, holder) {
+    var form = $("gesture-form");
+    var show = holder && h.status !== "resolved" && h.customer_id !== null;
+    if (!show) { form.hidden = true; state.gestureFor = null; return; }
+    if (state.gestureFor === h.id && !form.hidden) return;
+    var limit = await kefuApi("GET", "/handoffs/" + h.id + "/gestures");
+    state.gestureFor = h.id;
+    state.gestureKey = state.gestureKey || newKey();
+    $("gesture-limit").textContent = tf("gesture_limit", { limit: limit.limit, tier: kefuLabel("tier", limit.tier) });
+    form.hidden = false;
+  }
+  function newKey() {
+    return window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2);
   }
 
   async function act(method, path, body) {
@@ -210,6 +228,21 @@
       if (!v) return;
       var body = v === "supervisor" ? { to_supervisor: true } : v === "queue" ? { to_queue: true } : { agent_id: Number(v) };
       act("POST", "/handoffs/" + state.current + "/transfer", body).catch(function () {});
+    });
+    $("gesture-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var points = Number($("gesture-points").value), reason = $("gesture-reason").value.trim();
+      if (!(points >= 1) || reason.length < 2) { $("flash").textContent = t("gesture_fill"); return; }
+      var key = state.gestureKey || (state.gestureKey = newKey());
+      kefuApi("POST", "/handoffs/" + state.current + "/gestures", { points: points, reason: reason },
+              { "Idempotency-Key": key }).then(function (granted) {
+        state.gestureKey = newKey();  // the next grant is a new one
+        $("gesture-points").value = ""; $("gesture-reason").value = "";
+        $("flash").textContent = tf("gesture_done", { points: granted.points, balance: granted.balance_after });
+      }).catch(function (error) {
+        if (error.status === 422 || error.status === 409) state.gestureKey = newKey();  // refused: nothing was granted
+        $("flash").textContent = error.message;
+      });
     });
     $("ticket-form").addEventListener("submit", function (event) {
       event.preventDefault();

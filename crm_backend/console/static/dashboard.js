@@ -119,7 +119,9 @@
     var cards = [["avg_csat", k.avg_csat], ["nps", k.nps], ["complaint_rate", fmt(k.complaint_rate, "%")],
                  ["escalation_rate", fmt(k.escalation_rate, "%")], ["containment_rate", fmt(k.containment_rate, "%")],
                  ["first_response", k.first_response_seconds], ["sla_breaches", k.sla_breaches],
-                 ["first_response_breaches", k.first_response_breaches], ["next_response_breaches", k.next_response_breaches]];
+                 ["first_response_breaches", k.first_response_breaches], ["next_response_breaches", k.next_response_breaches],
+                 ["suggestion_acceptance_rate", fmt(k.suggestion_acceptance_rate, "%")],
+                 ["handle_time", k.handle_time_seconds], ["csat_human", k.csat_human], ["csat_bot", k.csat_bot]];
     $("kpis").innerHTML = "";
     cards.forEach(function (c) {
       $("kpis").appendChild(kefuEl("div", { class: "kpi", "data-testid": "kpi-" + c[0] }, [

@@ -42,9 +42,9 @@ window.kefuApplyStrings = function (root) {
     el.placeholder = t(el.dataset.i18nPlaceholder);
   });
 };
-window.kefuApi = async function (method, path, body) {
-  var headers = { "Accept": "application/json", "X-CSRF-Token": document.querySelector("meta[name=csrf-token]").content,
-                  "Accept-Language": kefuLang() };
+window.kefuApi = async function (method, path, body, extraHeaders) {
+  var headers = Object.assign({ "Accept": "application/json", "X-CSRF-Token": document.querySelector("meta[name=csrf-token]").content,
+                                "Accept-Language": kefuLang() }, extraHeaders || {});
   if (body !== undefined) headers["Content-Type"] = "application/json";
   var response = await fetch("/api/v1" + path, { method: method, headers: headers, credentials: "same-origin",
                                                   body: body === undefined ? undefined : JSON.stringify(body) });
