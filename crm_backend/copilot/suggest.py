@@ -96,6 +96,10 @@ def _asked_vectors(pairs: Sequence[_Pair]) -> np.ndarray:
     if todo:
         vectors = [embed_query(p.asked) for p in todo]
         with _history_lock:
+            if len(_history_vectors) > 4 * HISTORY_PAIRS:  # replies that left the window are not asked for again
+                keep = {p.reply_id for p in pairs}
+                for stale in [k for k in _history_vectors if k not in keep]:
+                    del _history_vectors[stale]
             for pair, vector in zip(todo, vectors, strict=True):
                 _history_vectors[pair.reply_id] = vector
     with _history_lock:

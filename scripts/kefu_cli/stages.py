@@ -85,6 +85,8 @@ def stages(env: dict[str, str], model: Path, reports: Path) -> list[Stage]:
             Stage("bench channels", [str(bot / "python"), "bench/channels_latency.py"]),
             # 10,000 articles on SQLite only (~1 min): search never touches the database; --postgres by hand.
             Stage("bench knowledge search", [str(crm / "python"), "bench/knowledge_search.py"]),
+            # Suggested replies with 200 open handoffs and 500 earlier agent replies (PostgreSQL, ~1 min).
+            Stage("bench copilot suggestions", [str(crm / "python"), "bench/copilot_suggestions.py"]),
             Stage("bench bot latency", [str(bot / "python"), "bench/bot_latency.py", "--model", str(model)]),
             # The event broker's cost on bot latency: broker on vs off, interleaved in rounds.
             Stage("bench broker overhead", [str(bot / "python"), "bench/broker_overhead.py", "--model", str(model)]),
