@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from crm_backend.core.db import utcnow
+from crm_backend.core.db import begin_write, utcnow
 from crm_backend.knowledge import bulk, live, repository
 from crm_backend.knowledge.errors import ArticleConflict, ArticleNotFound, InvalidArticle, SlugTaken
 from crm_backend.knowledge.markdown import render_html
@@ -140,6 +140,7 @@ def get_published(session: Session, *, slug: str) -> Article:
 
 
 def create_article(session: Session, *, data: ArticleIn, author: str) -> Article:
+    begin_write(session)
     content = _clean(data.category, data.tags, data.zh, data.en)
     if repository.by_slug(session, data.slug) is not None:
         raise SlugTaken(data.slug)
@@ -174,6 +175,7 @@ def _conflict(session: Session, article: Article, *, base_version: int, mine: Co
 
 def update_article(session: Session, *, article_id: int, data: ArticleUpdate, author: str) -> Article:
     """Save an edit made from version `data.version`; a stale version → 409 `article_conflict` with the diff."""
+    begin_write(session)
     content = _clean(data.category, data.tags, data.zh, data.en)
     article = get_article(session, article_id=article_id)
     if data.version != article.version:
@@ -191,6 +193,7 @@ def update_article(session: Session, *, article_id: int, data: ArticleUpdate, au
 
 
 def set_status(session: Session, *, article_id: int, status: str, version: int, author: str) -> Article:
+    begin_write(session)
     article = get_article(session, article_id=article_id)
     if version != article.version:
         raise _conflict(session, article, base_version=version, mine=content_of(article))
@@ -211,6 +214,7 @@ def set_status(session: Session, *, article_id: int, status: str, version: int, 
 def import_articles(session: Session, *, articles: list[bulk.ArticleData], author: str,
                     publish: bool) -> dict[str, int]:
     """Create or update articles by slug; each change is a revision by `author`. All or nothing."""
+    begin_write(session)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for item in articles:
         zh = VersionIn(title=item.versions["zh"][0], body=item.versions["zh"][1]) if "zh" in item.versions else None
@@ -263,6 +267,7 @@ def answer(session: Session, *, question: str, language: str, channel: str, limi
     hits = search(session, query=question, language=language, limit=limit)
     top = hits[0] if hits else None
     answered = top is not None and top.score >= ANSWER_THRESHOLD
+    begin_write(session)  # after the search: the log waits for SQLite's lock instead of failing on a stale read
     session.add(SearchLog(query=question.strip()[:300], language=language, channel=channel[:32],
                           article_id=top.article_id if answered and top else None,
                           score=top.score if top else 0.0, answered=answered))
@@ -271,12 +276,14 @@ def answer(session: Session, *, question: str, language: str, channel: str, limi
 
 
 def record_view(session: Session, *, article: Article) -> None:
+    begin_write(session)
     article.views += 1
     session.flush()
 
 
 def record_feedback(session: Session, *, article_id: int, helpful: bool, language: str, channel: str,
                     conversation_id: str | None) -> AnswerFeedback:
+    begin_write(session)
     get_article(session, article_id=article_id)
     row = AnswerFeedback(article_id=article_id, helpful=helpful, language=language, channel=channel,
                          conversation_id=conversation_id)
