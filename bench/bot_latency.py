@@ -82,6 +82,21 @@ class Processes:
                 proc.wait()
 
 
+def stack_env(work: Path, crm_port: int = CRM_PORT, actions_port: int = ACTIONS_PORT) -> dict[str, str]:
+    """The environment of a benchmark stack in the product's embedded mode, its files in `work`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "KEFU_ENV": "development", "CRM_SERVICE_TOKEN": SERVICE_TOKEN,
+           "CUSTOMER_TOKEN_SECRET": SECRET, "CRM_URL": f"http://127.0.0.1:{crm_port}",
+           "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+           "DATABASE_URL": f"sqlite:///{work / 'crm.db'}",
+           # endpoints.yml's SQL event broker file, which the CRM consumes (the product's embedded mode)
+           "KEFU_EVENTS_DB": str(work / "events.db"), "KEFU_EVENT_STREAM": "sql",
+           # outlasts Rasa's client keep-alive (scripts/kefu_cli/config.py)
+           "SANIC_KEEP_ALIVE_TIMEOUT": "75"}
+    env.pop("REDIS_URL", None)
+    return env
+
+
 def token(customer_id: int) -> str:
     now = int(time.time())
     return jwt.encode({"sub": str(customer_id), "iat": now, "exp": now + 3600}, SECRET, algorithm="HS256")
@@ -144,15 +159,7 @@ def main() -> int:
     model = kefu_model(args.model)
     work = Path(tempfile.mkdtemp(prefix="kefu-bench-"))
     procs = Processes(work)
-    base = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "KEFU_ENV": "development", "CRM_SERVICE_TOKEN": SERVICE_TOKEN,
-            "CUSTOMER_TOKEN_SECRET": SECRET, "CRM_URL": f"http://127.0.0.1:{CRM_PORT}",
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
-            "DATABASE_URL": f"sqlite:///{work / 'crm.db'}",
-            # endpoints.yml's SQL event broker file, which the CRM consumes (the product's embedded mode)
-            "KEFU_EVENTS_DB": str(work / "events.db"), "KEFU_EVENT_STREAM": "sql"}
-    base["SANIC_KEEP_ALIVE_TIMEOUT"] = "75"  # outlasts Rasa's client keep-alive (scripts/kefu_cli/config.py)
-    base.pop("REDIS_URL", None)
+    base = stack_env(work)
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n")
     results: dict[str, Any] = {"question": QUESTION, "machine_cpus": os.cpu_count(), "model": model.name,

@@ -35,12 +35,11 @@ from bot_latency import (
     CRM_BIN,
     CRM_PORT,
     ROOT,
-    SECRET,
-    SERVICE_TOKEN,
     Processes,
     kefu_model,
     load,
     log,
+    stack_env,
     wait_http,
 )
 
@@ -69,14 +68,7 @@ def main() -> int:
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n")
     procs = Processes(work)
-    base = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "KEFU_ENV": "development", "CRM_SERVICE_TOKEN": SERVICE_TOKEN,
-            "CUSTOMER_TOKEN_SECRET": SECRET, "CRM_URL": f"http://127.0.0.1:{CRM_PORT}",
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
-            "DATABASE_URL": f"sqlite:///{work / 'crm.db'}", "KEFU_EVENTS_DB": str(work / "events.db"),
-            "KEFU_EVENT_STREAM": "sql"}
-    base["SANIC_KEEP_ALIVE_TIMEOUT"] = "75"  # outlasts Rasa's client keep-alive (scripts/kefu_cli/config.py)
-    base.pop("REDIS_URL", None)
+    base = stack_env(work)
     results: dict[str, Any] = {"model": model.name, "on_broker": args.on, "rounds": args.rounds,
                                "machine_cpus": os.cpu_count(),
                                "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}

@@ -39,7 +39,7 @@ from typing import Any
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bot_latency import BOT_BIN, CRM_BIN, ROOT, SECRET, SERVICE_TOKEN, Processes, kefu_model, log, token, wait_http
+from bot_latency import BOT_BIN, CRM_BIN, ROOT, Processes, kefu_model, log, stack_env, token, wait_http
 
 CRM_PORT, ACTIONS_PORT, RASA_PORT = 18110, 18111, 18112
 URL = f"http://127.0.0.1:{RASA_PORT}"
@@ -208,13 +208,7 @@ def rss_mb(pid: int) -> float:
 
 def start_stack(work: Path, model: Path) -> tuple[Processes, dict[str, int]]:
     procs = Processes(work)
-    base = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "KEFU_ENV": "development", "CRM_SERVICE_TOKEN": SERVICE_TOKEN,
-            "CUSTOMER_TOKEN_SECRET": SECRET, "CRM_URL": f"http://127.0.0.1:{CRM_PORT}",
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
-            "DATABASE_URL": f"sqlite:///{work / 'crm.db'}", "KEFU_EVENTS_DB": str(work / "events.db"),
-            "KEFU_EVENT_STREAM": "sql", "SANIC_KEEP_ALIVE_TIMEOUT": "75"}
-    base.pop("REDIS_URL", None)
+    base = stack_env(work, CRM_PORT, ACTIONS_PORT)
     for step in ("migrate", "seed"):
         subprocess.run([str(CRM_BIN / "python"), "-m", "crm_backend.cli", step], cwd=ROOT, env=base, check=True,
                        capture_output=True)

@@ -54,8 +54,11 @@ def customer_of(session: Session, handoff: Handoff) -> Customer:
 
 
 def grant(session: Session, *, handoff: Handoff, agent: Agent, points_to_grant: int, reason: str, key: str,
-          limits: dict[str, Any] | None) -> PointsEntry:
-    """Credit the points once per `key`, audit the grant and note it on the ticket. Flushes."""
+          limits: dict[str, Any] | None) -> tuple[PointsEntry, int]:
+    """Credit the points once per `key`, audit the grant and note it on the ticket. Flushes.
+
+    Returns the ledger entry and the limit the grant was checked against.
+    """
     conversation.require_holder(handoff, agent)
     customer = customer_of(session, handoff)
     limit = limit_for(limits or {}, role=agent.role, tier=customer.tier)
@@ -76,4 +79,4 @@ def grant(session: Session, *, handoff: Handoff, agent: Agent, points_to_grant: 
           details={"customer_id": customer.id, "points": points_to_grant, "reason": reason, "limit": limit,
                    "entry_id": entry.id})
     session.flush()
-    return entry
+    return entry, limit

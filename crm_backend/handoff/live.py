@@ -25,7 +25,7 @@ from crm_backend.core.bus import get_bus
 from crm_backend.core.db import begin_write, utcnow
 from crm_backend.core.rasa import RasaClient, RasaUnavailable, rasa_client
 from crm_backend.handoff import assignment, conversation, repository, tickets, timers
-from crm_backend.handoff.models import Handoff, HandoffMessage
+from crm_backend.handoff.models import Handoff, HandoffMessage, ResponseBreach
 from crm_backend.handoff.settings import console_settings
 
 log = logging.getLogger(__name__)
@@ -120,16 +120,16 @@ async def retry_once(session: Session, rasa: RasaClient) -> bool:
         await run_in_threadpool(session.rollback)
         return bool(pending)  # nothing open: no write lock taken (SQLite) on an idle system
 
-    def upkeep() -> tuple[list[Handoff], list[Handoff]]:
-        return assignment.release_stale(session), assignment.auto_assign(session)
+    def upkeep() -> tuple[list[Handoff], list[Handoff], list[ResponseBreach]]:
+        targets = console_settings(session)["response_targets"]
+        return (assignment.release_stale(session), assignment.auto_assign(session),
+                timers.record_breaches(session, targets))
 
-    released, assigned = await run_in_threadpool(_step, session, upkeep)
+    released, assigned, breaches = await run_in_threadpool(_step, session, upkeep)
     for handoff in released:
         await publish("released", handoff.id)
     for handoff in assigned:
         await publish("assigned", handoff.id, agent_id=handoff.assigned_agent_id)
-    targets = await run_in_threadpool(lambda: console_settings(session)["response_targets"])
-    breaches = await run_in_threadpool(_step, session, lambda: timers.record_breaches(session, targets))
     for breach in breaches:
         await publish("breach", breach.handoff_id, timer=breach.kind)
     still = await run_in_threadpool(conversation.pending_messages, session, max_attempts=MAX_ATTEMPTS)

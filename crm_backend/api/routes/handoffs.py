@@ -144,13 +144,11 @@ def grant_gesture(handoff_id: IdPath, body: GestureIn, session: SessionDep, agen
     """Grant goodwill points within the agent's limits; the same Idempotency-Key grants once (double-click)."""
     def write() -> GestureOut:
         handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-        limits = console_settings(session)["gesture_limits"]
-        entry = gestures.grant(session, handoff=handoff, agent=agent, points_to_grant=body.points,
-                               reason=body.reason.strip(), key=idempotency_key, limits=limits)
+        entry, limit = gestures.grant(session, handoff=handoff, agent=agent, points_to_grant=body.points,
+                                      reason=body.reason.strip(), key=idempotency_key,
+                                      limits=console_settings(session)["gesture_limits"])
         live.announce(session, "gesture", handoff_id)
-        return GestureOut(entry_id=entry.id, points=entry.points, balance_after=entry.balance_after,
-                          limit=gestures.limit_for(limits, role=agent.role,
-                                                   tier=gestures.customer_of(session, handoff).tier),
+        return GestureOut(entry_id=entry.id, points=entry.points, balance_after=entry.balance_after, limit=limit,
                           ticket_no=handoff.ticket_no)
 
     return idempotency.run_once(session, scope=f"gesture:{handoff_id}", key=idempotency_key,
