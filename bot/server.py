@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 from typing import Any
 
 from jsonschema import ValidationError, validators
@@ -164,11 +165,44 @@ def install_observability() -> None:
     rasa.core.run.configure_app = observed_configure_app
 
 
+MODEL_SERVER_DEFAULTS = {"KEFU_MODEL_SERVER_URL": "", "KEFU_MODEL_PULL_SECONDS": "10", "CRM_SERVICE_TOKEN": ""}
+
+
+def _models_endpoint_or_none(read: Any) -> Any:
+    @functools.wraps(read)
+    def read_endpoint_config(filename: str, endpoint_type: str) -> Any:
+        endpoint = read(filename, endpoint_type)
+        if endpoint_type == "models" and endpoint is not None and not (endpoint.url or "").strip():
+            return None
+        return endpoint
+
+    return read_endpoint_config
+
+
+def install_model_server_option() -> None:
+    """The endpoints files' `models:` (the CRM's model server) applies only when KEFU_MODEL_SERVER_URL is set.
+
+    `./kefu run` sets it, so every Rasa instance pulls the promoted model; a Rasa started beside a test or a
+    benchmark without a CRM leaves it empty and serves its `--model` file, as `rasa run` does with no
+    `models:` endpoint (Rasa itself would refuse the unset variable, or fail to load from an empty URL).
+    """
+    import rasa.core.utils
+
+    for name, value in MODEL_SERVER_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    read = rasa.core.utils.read_endpoint_config
+    if not getattr(read, "_kefu_optional_models", False):
+        wrapped = _models_endpoint_or_none(read)
+        wrapped._kefu_optional_models = True  # type: ignore[attr-defined]
+        rasa.core.utils.read_endpoint_config = wrapped
+
+
 def main() -> None:
     """Apply the fixes, then hand over to Rasa's command line."""
     from rasa.__main__ import main as rasa_main
 
     install_fixes()
+    install_model_server_option()
     install_redis_resilience()
     install_observability()
     rasa_main()

@@ -1,6 +1,6 @@
-"""`python -m crm_backend.cli migrate|seed|expire-points|review-tiers` (run from the repo root).
+"""`python -m crm_backend.cli migrate|seed|register-model|expire-points|review-tiers` (from the repo root).
 
-`./kefu run` calls `migrate` then `seed`.
+`./kefu run` calls `migrate`, `seed`, then `register-model` with the model it trained from data/.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from crm_backend.demo.service_history import generate as generate_service_histor
 from crm_backend.knowledge.demo_seed import load_demo
 from crm_backend.playbook.demo import seed_history
 from crm_backend.points.service import expire_all
+from crm_backend.rollout.service import register_repo_model
 from crm_backend.scoring.service import rescore_all
 from crm_backend.tier.service import review_all
 
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("expire-points", help="expire points older than 12 months")
     sub.add_parser("review-tiers", help="periodic tier review (upgrades and one-step downgrades)")
     sub.add_parser("seed-knowledge", help="load the demo help articles if the knowledge base is empty")
+    register = sub.add_parser("register-model", help="store the model trained from data/ and serve it if it is new")
+    register.add_argument("path", type=Path)
+    register.add_argument("--fingerprint", required=True)
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "migrate":
@@ -98,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "seed-knowledge":
         with write_unit() as session:
             print(load_demo(session))
+    elif args.command == "register-model":
+        with write_unit() as session:
+            version, deployed = register_repo_model(session, path=args.path, fingerprint=args.fingerprint)
+        print(f"model version {version.id} " + ("now serving (new data/)" if deployed else
+                                                 "already known; the serving model is unchanged"))
     return 0
 
 

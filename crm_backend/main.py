@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app)
     # Added last = runs first: the size limit bounds what the NUL check buffers.
     app.add_middleware(RejectNulMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes,
+                       upload_max_bytes=config.model_upload_limit_mb << 20)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

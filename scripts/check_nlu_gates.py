@@ -22,18 +22,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.evaluation import load_examples, load_examples_file  # noqa: E402
+
 INTENT_GATE = 0.95
 ENTITY_F1_GATE = 0.90
 OOS_DECLINE_GATE = 0.70
 # Parses that make the bot decline (say what it can do, or ask for a rephrase) instead of answering.
 DECLINED = ("out_of_scope", "nlu_fallback")
-
-
-def load_examples(folder: Path) -> list[Any]:
-    examples = []
-    for path in sorted(folder.glob("*.yml")):
-        examples += load_examples_file(path)
-    return examples
 
 
 def full_intent(parse: dict[str, Any]) -> str:
@@ -70,12 +65,6 @@ async def declines(agent: Any, path: Path) -> dict[str, Any]:
                              "confidence": round(parse.get("intent", {}).get("confidence", 0.0), 3)})
     return {"decline_rate": {lang: round(c["declined"] / c["total"], 4) for lang, c in sorted(counts.items())},
             "counts": {lang: dict(c) for lang, c in sorted(counts.items())}, "answered": answered}
-
-
-def load_examples_file(path: Path) -> list[Any]:
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    return list(load_data(str(path)).intent_examples)
 
 
 async def evaluate(model: str, folder: Path, oos: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from crm_backend.api.routes import (
     interactions,
     knowledge,
     metrics,
+    models,
     nlu,
     orders,
     playbooks,
@@ -36,11 +37,12 @@ API_PREFIX = "/api/v1"
 
 API_ROUTERS = (analysis.router, auth.router, campaigns.router, console.router, conversations.router,
                customers.router, dashboard.router, dev.router, escalation.router, feedback.router, handoffs.router,
-               identity.router, interactions.router, knowledge.router, nlu.router, orders.router, playbooks.router,
-               points.router, recommendations.router, rewards.router, scores.router, tickets.router, tiers.router)
+               identity.router, interactions.router, knowledge.router, models.router, nlu.router, orders.router,
+               playbooks.router, points.router, recommendations.router, rewards.router, scores.router,
+               tickets.router, tiers.router)
 # HTML pages: /console, /demo, /help, …
 ROOT_ROUTERS = (auth.root_router, console.root_router, conversations.root_router, knowledge.root_router,
-                metrics.root_router, nlu.root_router, playbooks.root_router, widget.root_router)
+                metrics.root_router, models.root_router, nlu.root_router, playbooks.root_router, widget.root_router)
 
 
 def include_routes(app: FastAPI) -> None:

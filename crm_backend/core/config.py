@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     customer_token_secret: str = Field(default_factory=lambda: dev_secret("CUSTOMER_TOKEN_SECRET"))
     crm_secret_key: str = Field(default_factory=lambda: dev_secret("CRM_SECRET_KEY"))
     rasa_url: str = "http://127.0.0.1:5005"
+    # The largest model archive the training worker may upload (Kefu's is about 75 MB).
+    model_upload_limit_mb: int = 512
     rasa_auth_token: str = Field(default_factory=lambda: dev_secret("RASA_AUTH_TOKEN"))
     otp_sender: str = "outbox"
     # Peers allowed to set X-Forwarded-For (comma-separated IPs or CIDRs); none by default, so a client

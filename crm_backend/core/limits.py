@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,22 +11,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm_backend.core.errors import DomainError, error_body, nul_in_text, payload_too_large
 from crm_backend.core.i18n import pick_language
 
+# Routes whose body is a binary file (the training worker's model archive): their own size limit, and no NUL
+# check (a gzip archive is full of NUL bytes, and nothing in it is stored as text).
+BINARY_UPLOADS = re.compile(r"^/api/v1/models/\d+/archive$")
+
 
 class BodySizeLimitMiddleware:
     """Checks Content-Length up front and counts streamed bodies (chunked uploads)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        limit = self.upload_max_bytes if BINARY_UPLOADS.match(scope.get("path", "")) else self.default_max_bytes
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._reject(headers, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._reject(headers, send, limit)
             return
         if length is None and scope.get("method") in {"POST", "PUT", "PATCH"}:
             # No declared length: buffer up to the limit, then replay to the app.
@@ -38,8 +45,8 @@ class BodySizeLimitMiddleware:
                     break
                 body = message.get("body", b"")
                 size += len(body)
-                if size > self.max_bytes:
-                    await self._reject(headers, send)
+                if size > limit:
+                    await self._reject(headers, send, limit)
                     return
                 chunks.append(body)
                 more = message.get("more_body", False)
@@ -47,8 +54,8 @@ class BodySizeLimitMiddleware:
             return
         await self.app(scope, receive, send)
 
-    async def _reject(self, headers: dict[str, Any], send: Send) -> None:
-        await send_error(payload_too_large(self.max_bytes), headers, send, close=True)
+    async def _reject(self, headers: dict[str, Any], send: Send, limit: int) -> None:
+        await send_error(payload_too_large(limit), headers, send, close=True)
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -118,7 +125,7 @@ class RejectNulMiddleware:
         if "\x00" in scope.get("path", "") or b"%00" in raw_path or b"%00" in scope.get("query_string", b""):
             await send_error(nul_in_text(), headers, send)
             return
-        if scope.get("method") not in {"POST", "PUT", "PATCH"}:
+        if scope.get("method") not in {"POST", "PUT", "PATCH"} or BINARY_UPLOADS.match(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

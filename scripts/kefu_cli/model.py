@@ -15,7 +15,7 @@ from .common import BOT_BIN, CACHE, ROOT, VAR, KefuError, say
 RASA_TRAINING_DATA = ["data/nlu", "data/rules", "data/stories"]
 # What the trained model depends on; bot/channels (transport) and bot/server.py (how Rasa is started) are not.
 FINGERPRINT_INPUTS = ["domain.yml", "domain", *RASA_TRAINING_DATA, "bot"]
-FINGERPRINT_EXCLUDE = ["bot/channels", "bot/server.py"]
+FINGERPRINT_EXCLUDE = ["bot/channels", "bot/server.py", "bot/training_worker.py", "bot/evaluation.py"]
 # Lines of `rasa train` output worth showing as progress (the rest is per-node and per-batch noise).
 TRAINING_MILESTONES = ("Starting to train component", "Your Rasa model")
 

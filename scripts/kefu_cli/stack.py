@@ -18,6 +18,8 @@ from .venvs import setup
 
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 WORKER_READY = "playbook worker ready"  # printed by crm_backend.playbook.worker
+TRAINING_READY = "training worker ready"  # printed by bot.training_worker
+MODEL_SERVER_PATH = "/api/v1/models/serving"
 
 
 def build_children(env: dict[str, str], model: Path) -> list[Child]:
@@ -32,6 +34,9 @@ def build_children(env: dict[str, str], model: Path) -> list[Child]:
     worker_cmd = [str(CRM_BIN / "python"), "-m", "crm_backend.playbook.worker"]
     worker = [Child("playbook-worker", "playbook worker", worker_cmd, 0, f"log:{WORKER_READY}")
               ] if env.get("REDIS_URL") else []
+    # Candidates are trained by their own process at the lowest CPU priority, never by a serving Rasa.
+    trainer = Child("training-worker", "training worker", [str(BOT_BIN / "python"), "-m", "bot.training_worker"],
+                    0, f"log:{TRAINING_READY}")
     return [
         Child("crm", "CRM backend", [str(CRM_BIN / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",
                                      "127.0.0.1", "--port", str(crm_port), "--no-proxy-headers"],
@@ -41,6 +46,7 @@ def build_children(env: dict[str, str], model: Path) -> list[Child]:
               actions_port, f"http://127.0.0.1:{actions_port}/health"),
         Child("rasa", "Rasa server", rasa_cmd, rasa_port,
               f"http://127.0.0.1:{rasa_port}/status?token={urllib.parse.quote(env['RASA_AUTH_TOKEN'])}"),
+        trainer,
         *worker,
     ]
 
@@ -57,6 +63,18 @@ def prepare_database(env: dict[str, str]) -> None:
             raise KefuError(f"`crm_backend.cli {step}` failed (see {log}) — check DATABASE_URL and the migrations")
         if out.stdout.strip():
             print("  " + out.stdout.strip().replace("\n", "\n  "), flush=True)
+
+
+def register_model(env: dict[str, str], model: Path) -> None:
+    """Store the model trained from data/ in the CRM's model store; it serves if it is new."""
+    fingerprint = model.name[len("kefu-"):-len(".tar.gz")]
+    out = subprocess.run([str(CRM_BIN / "python"), "-m", "crm_backend.cli", "register-model", str(model),
+                          "--fingerprint", fingerprint], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        log = VAR / "log" / "register-model.log"
+        log.write_text(out.stdout + out.stderr)
+        raise KefuError(f"registering the model with the CRM failed (see {log})")
+    print("  " + out.stdout.strip(), flush=True)
 
 
 def banner(env: dict[str, str], seconds: float) -> str:
@@ -98,14 +116,20 @@ def run() -> int:
         check_rabbitmq(env)
         model = ensure_model(env)
         prepare_database(env)
+        register_model(env, model)
+        # Every Rasa instance pulls the serving model from the CRM (promotions and rollbacks need no restart).
+        env.setdefault("KEFU_MODEL_SERVER_URL", env["CRM_URL"].rstrip("/") + MODEL_SERVER_PATH)
         supervisor = Supervisor(env)
         timeout = float(env.get("KEFU_START_TIMEOUT", "240"))
-        for child in build_children(env, model):
-            say(f"starting the {child.label}" + (f" on port {child.port}" if child.port else ""))
-            supervisor.start(child)
-        for child in supervisor.children:
-            supervisor.wait_healthy(child, timeout)
-            say(f"{child.label} healthy")
+        crm, *others = build_children(env, model)
+        # The CRM first: Rasa's first model pull at start-up must find it up.
+        for group in ([crm], others):
+            for child in group:
+                say(f"starting the {child.label}" + (f" on port {child.port}" if child.port else ""))
+                supervisor.start(child)
+            for child in group:
+                supervisor.wait_healthy(child, timeout)
+                say(f"{child.label} healthy")
         print(banner(env, time.monotonic() - started), flush=True)
         while True:
             dead = supervisor.crashed()
