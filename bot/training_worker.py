@@ -7,11 +7,14 @@ instances must not feel it), evaluates the candidate and the serving model on th
 decides. A training that fails or is cancelled uploads nothing: the serving model is untouched.
 
 Environment: CRM_URL, CRM_SERVICE_TOKEN, KEFU_VAR_DIR; KEFU_RASA_CONFIG (default config.yml).
+`python -m bot.training_worker --offline [dir]` trains and evaluates one candidate from data/ alone, no CRM,
+and prints its figures as JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -19,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -228,8 +232,9 @@ def run_job(crm: Crm, job: dict[str, Any], config: Path, work_root: Path) -> Non
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main() -> None:
-    # The whole worker (its evaluations too, not only `rasa train`) yields the CPU to the serving processes.
+def yield_cpu() -> None:
+    """Lowest CPU priority and one thread, for this process and the `rasa train` it starts: the whole worker
+    (its evaluations too) gives way to the serving processes."""
     os.nice(19)
     os.environ.update(ONE_THREAD)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -237,8 +242,28 @@ def main() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # else Rasa logs every parsed held-out example
-    crm = Crm(os.environ.get("CRM_URL", "http://127.0.0.1:8000"), os.environ.get("CRM_SERVICE_TOKEN", ""))
+
+
+def offline(work: Path, config: Path) -> dict[str, Any]:
+    """Train and evaluate a candidate from data/ alone, with no CRM (`--offline`; bench/training_impact.py)."""
+    job: dict[str, Any] = {"id": 0, "annotations": 0, "annotations_yaml": "nlu: []\n", "heldout": []}
+    started = time.monotonic()
+    candidate = train(job, work, config, lambda stage, progress: None)
+    trained = time.monotonic()
+    examples = held_out(job)
+    figures = scores(examples, asyncio.run(_predict(candidate, [text for _, text, _ in examples])), None)
+    return {"train_seconds": round(trained - started, 1), "evaluate_seconds": round(time.monotonic() - trained, 1),
+            "accuracy": round(figures["accuracy"], 4), "examples": len(examples)}
+
+
+def main() -> None:
+    yield_cpu()
     config = Path(os.environ.get("KEFU_RASA_CONFIG", str(ROOT / "config.yml"))).resolve()
+    if sys.argv[1:2] == ["--offline"]:
+        work = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="kefu-training-"))
+        print(json.dumps(offline(work, config)), flush=True)
+        return
+    crm = Crm(os.environ.get("CRM_URL", "http://127.0.0.1:8000"), os.environ.get("CRM_SERVICE_TOKEN", ""))
     work_root = Path(os.environ.get("KEFU_VAR_DIR", str(ROOT / "var"))) / "training"
     # SIGTERM (./kefu stopping) ends a running `rasa train` at once and reports the training failed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -70,3 +70,28 @@ class AnnotationPage(BaseModel):
 
 class IntentsOut(BaseModel):
     items: list[str]
+
+
+class TopicExample(BaseModel):
+    text: str
+    count: int
+
+
+class Topic(BaseModel):
+    """Unrecognised messages that mean much the same thing (e5 vectors), with how the ask is trending."""
+
+    language: str
+    size: int  # messages
+    distinct: int  # distinct texts
+    examples: list[TopicExample]  # the most frequent first
+    texts: list[str]  # every distinct wording (up to 100): what annotating the whole group annotates
+    this_week: int  # messages in the last 7 days
+    last_week: int  # messages 7–14 days ago
+    daily: list[int]  # messages per day, oldest first, ending today
+    last_seen: datetime
+
+
+class TopicsOut(BaseModel):
+    items: list[Topic]
+    unrecognised: int  # unrecognised messages in the period
+    days: int

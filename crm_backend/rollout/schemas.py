@@ -94,7 +94,7 @@ class IntentScore(BaseModel):
 
 
 class ModelScores(BaseModel):
-    version_id: int | None = None
+    version_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     accuracy: float = Field(ge=0.0, le=1.0)
     splits: dict[str, SplitScore]
     per_intent: dict[str, IntentScore]

@@ -1,8 +1,8 @@
 """A second Rasa instance ("B") next to the shared stack's Rasa ("A"), plus the chat-app API stand-in.
 
-B runs the same model with the same Redis tracker and lock stores (endpoints.services.yml) and the
-same action server, and opens every channel (credentials.chatapps.yml) with the chat-app APIs
-pointed at a local stand-in. A and B share socket.io rooms through Redis. Started once per test
+B pulls the same model from the CRM's model server, with the same Redis tracker and lock stores
+(endpoints.services.yml) and the same action server, and opens every channel (credentials.chatapps.yml)
+with the chat-app APIs pointed at a local stand-in. A and B share socket.io rooms through Redis. Started once per test
 session (ports 18050 and 18059) and stopped at the end.
 """
 
@@ -66,6 +66,8 @@ def rasa_b_env(stack: Stack, standin_url: str) -> dict[str, str]:
         SLACK_TOKEN="xoxb-e2e", SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET, SLACK_API_BASE_URL=f"{standin_url}/api/",
         WECHAT_TOKEN=WECHAT_TOKEN, WECHAT_APP_ID="wx-test-app", WECHAT_APP_SECRET="wx-test-secret",
         WECHAT_API_BASE_URL=standin_url,
+        # Like the stack's Rasa, B pulls the serving model from the CRM (promotions reach both, no restart).
+        KEFU_MODEL_SERVER_URL=f"{stack.crm_url}/api/v1/models/serving", KEFU_MODEL_PULL_SECONDS="5",
     )
     return env
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from crm_backend.agent.models import Agent
 from crm_backend.api.deps import CurrentSupervisor, ServiceAuth, SessionDep, SettingsDep
+from crm_backend.api.responses import error_responses
 from crm_backend.console import auth, pages
-from crm_backend.core.bounds import OffsetQuery
+from crm_backend.core.bounds import IdPath, OffsetQuery
 from crm_backend.core.db import begin_write
 from crm_backend.handoff.settings import is_supervisor
 from crm_backend.rollout import archive, service
@@ -67,36 +68,39 @@ def list_versions(session: SessionDep, _: CurrentSupervisor, limit: Annotated[in
                             update={"agent_name": names.get(d.agent_id or 0)}) for d in history])
 
 
-@router.post("/trainings", response_model=VersionOut, status_code=202)
+@router.post("/trainings", response_model=VersionOut, status_code=202,
+             responses=error_responses(409, notes={409: "not_promotable: a training is already running"}))
 def train(session: SessionDep, supervisor: CurrentSupervisor) -> VersionOut:
     """Queue a candidate trained on data/ plus the annotations (the training worker picks it up)."""
     begin_write(session)
     return _out(service.request_training(session, agent=supervisor), None, set())
 
 
-@router.post("/{version_id}/cancel", response_model=VersionOut)
-def cancel(version_id: int, session: SessionDep, supervisor: CurrentSupervisor) -> VersionOut:
+@router.post("/{version_id}/cancel", response_model=VersionOut, responses=error_responses(409))
+def cancel(version_id: IdPath, session: SessionDep, supervisor: CurrentSupervisor) -> VersionOut:
     """Stop a queued or running training; the serving model is untouched."""
     begin_write(session)
     return _out(service.cancel(session, version_id=version_id, agent=supervisor), None, set())
 
 
-@router.post("/{version_id}/promote", response_model=DeploymentOut)
-def promote(version_id: int, body: PromoteIn, session: SessionDep, supervisor: CurrentSupervisor) -> DeploymentOut:
+@router.post("/{version_id}/promote", response_model=DeploymentOut, responses=error_responses(
+    409, 422, notes={409: "gate_refused, not_promotable", 422: "model_refused: corrupt or of another domain"}))
+def promote(version_id: IdPath, body: PromoteIn, session: SessionDep, supervisor: CurrentSupervisor) -> DeploymentOut:
     """Serve a candidate that passed the gate (an admin may override a refusal with a written reason)."""
     begin_write(session)
     return DeploymentOut.model_validate(service.promote(session, version_id=version_id, agent=supervisor,
                                                         override_reason=body.override_reason))
 
 
-@router.post("/{version_id}/rollback", response_model=DeploymentOut)
-def rollback(version_id: int, session: SessionDep, supervisor: CurrentSupervisor) -> DeploymentOut:
+@router.post("/{version_id}/rollback", response_model=DeploymentOut, responses=error_responses(409, 422))
+def rollback(version_id: IdPath, session: SessionDep, supervisor: CurrentSupervisor) -> DeploymentOut:
     """Serve again a version that served before."""
     begin_write(session)
     return DeploymentOut.model_validate(service.rollback(session, version_id=version_id, agent=supervisor))
 
 
-@router.get("/serving", responses={200: {"content": {"application/gzip": {}}}, 304: {}})
+@router.get("/serving", responses={200: {"content": {"application/gzip": {}}}, 304: {"description": "Not Modified"},
+                                   **error_responses(404, notes={404: "no_model: nothing deployed yet"})})
 def serving_model(session: SessionDep, _: ServiceAuth,
                   if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """Rasa's model server: the serving archive, with its SHA-256 as ETag (304 when Rasa already has it)."""
@@ -107,7 +111,7 @@ def serving_model(session: SessionDep, _: ServiceAuth,
                         headers={"etag": sha, "filename": f"kefu-{sha[:16]}.tar.gz"})
 
 
-@router.post("/trainings/claim", response_model=ClaimOut, responses={204: {}})
+@router.post("/trainings/claim", response_model=ClaimOut, responses={204: {"description": "No training queued"}})
 def claim(session: SessionDep, _: ServiceAuth) -> Response | ClaimOut:
     """The training worker takes the oldest queued training (204 when there is none)."""
     begin_write(session)
@@ -119,15 +123,15 @@ def claim(session: SessionDep, _: ServiceAuth) -> Response | ClaimOut:
 
 
 @router.post("/{version_id}/progress", response_model=ProgressOut)
-def progress(version_id: int, body: ProgressIn, session: SessionDep, _: ServiceAuth) -> ProgressOut:
+def progress(version_id: IdPath, body: ProgressIn, session: SessionDep, _: ServiceAuth) -> ProgressOut:
     """The worker's progress; `status` "cancelled" tells it to stop."""
     begin_write(session)
     version = service.report(session, version_id=version_id, stage=body.stage, progress=body.progress)
     return ProgressOut(id=version.id, status=version.status)
 
 
-@router.put("/{version_id}/archive", response_model=VersionOut)
-def upload_archive(version_id: int, session: SessionDep, settings: SettingsDep, _: ServiceAuth,
+@router.put("/{version_id}/archive", response_model=VersionOut, responses=error_responses(409, 413, 422))
+def upload_archive(version_id: IdPath, session: SessionDep, settings: SettingsDep, _: ServiceAuth,
                    file: Annotated[UploadFile, File()]) -> VersionOut:
     """The trained model archive (multipart `file`); refused unless it is a Rasa model."""
     sha, size = archive.save_stream(file.file, limit=settings.model_upload_limit_mb << 20)
@@ -135,8 +139,8 @@ def upload_archive(version_id: int, session: SessionDep, settings: SettingsDep, 
     return _out(service.attach_archive(session, version_id=version_id, sha256=sha, size=size), None, set())
 
 
-@router.post("/{version_id}/evaluation", response_model=VersionOut)
-def evaluation(version_id: int, body: EvaluationIn, session: SessionDep, _: ServiceAuth) -> VersionOut:
+@router.post("/{version_id}/evaluation", response_model=VersionOut, responses=error_responses(409))
+def evaluation(version_id: IdPath, body: EvaluationIn, session: SessionDep, _: ServiceAuth) -> VersionOut:
     """Before/after figures on the held-out examples; the gate's verdict is computed here."""
     begin_write(session)
     figures = body.model_dump(exclude={"train_seconds"})
@@ -145,7 +149,7 @@ def evaluation(version_id: int, body: EvaluationIn, session: SessionDep, _: Serv
 
 
 @router.post("/{version_id}/failure", response_model=VersionOut)
-def failure(version_id: int, body: FailureIn, session: SessionDep, _: ServiceAuth) -> VersionOut:
+def failure(version_id: IdPath, body: FailureIn, session: SessionDep, _: ServiceAuth) -> VersionOut:
     """The training failed; the serving model is untouched."""
     begin_write(session)
     return _out(service.fail(session, version_id=version_id, error=body.error), None, set())

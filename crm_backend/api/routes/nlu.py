@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm_backend.annotation import service
+from crm_backend.annotation import service, topics
 from crm_backend.annotation.schemas import (
     AnnotationOut,
     AnnotationPage,
     AnnotationsIn,
     InboxPage,
     IntentsOut,
+    TopicsOut,
 )
 from crm_backend.api.deps import CurrentSupervisor, SessionDep
 from crm_backend.console import auth, pages
@@ -48,6 +49,15 @@ def inbox(session: SessionDep, _: CurrentSupervisor, language: Language | None =
     items, total = service.inbox(session, language=language, channel=channel or None, days=days, limit=limit,
                                  offset=offset)
     return InboxPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/topics", response_model=TopicsOut)
+def unknown_topics(session: SessionDep, _: CurrentSupervisor, language: Language | None = None,
+                   days: Annotated[int, Query(ge=1, le=366)] = 28,
+                   min_size: Annotated[int, Query(ge=1, le=1000)] = 2) -> TopicsOut:
+    """Unrecognised messages grouped by meaning (e5 vectors), largest group first, with this week's trend."""
+    items, total = topics.topics(session, days=days, language=language, min_size=min_size)
+    return TopicsOut(items=items, unrecognised=total, days=days)
 
 
 @router.get("/intents", response_model=IntentsOut)

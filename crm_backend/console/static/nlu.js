@@ -94,7 +94,39 @@
     });
   }
 
-  $("filters").addEventListener("submit", function (event) { event.preventDefault(); state.offset = 0; load(); });
+  function trend(topic) {
+    var arrow = topic.this_week > topic.last_week ? "↑" : topic.this_week < topic.last_week ? "↓" : "→";
+    return tf("nlu_topic_trend", { now: topic.this_week, before: topic.last_week }) + " " + arrow;
+  }
+
+  async function loadTopics() {
+    var params = $("language").value ? "?language=" + $("language").value : "";
+    var body = await kefuApi("GET", "/nlu/topics" + params);
+    var table = $("topics");
+    table.innerHTML = "";
+    table.appendChild(kefuEl("tr", {}, ["nlu_topic_size", "nlu_topic_examples", "nlu_topic_trend_head", "nlu_decide"].map(
+      function (k) { return kefuEl("th", { text: t(k) }); })));
+    if (!body.items.length) table.appendChild(kefuEl("tr", {}, [kefuEl("td", { colspan: "4", class: "muted",
+                                                                                text: t("nlu_topics_empty") })]));
+    body.items.forEach(function (topic) {
+      var pick = intentSelect("");
+      pick.addEventListener("change", function () {  // the whole group is one intent: annotate every text at once
+        if (pick.value) annotate(topic.texts.map(function (text) {
+          return { text: text, language: topic.language, intent: pick.value }; })).then(loadTopics);
+      });
+      table.appendChild(kefuEl("tr", { "data-testid": "nlu-topic" }, [
+        kefuEl("td", { "data-testid": "nlu-topic-size",
+                       text: tf("nlu_topic_size_value", { size: topic.size, distinct: topic.distinct }) }),
+        kefuEl("td", {}, topic.examples.map(function (e) {
+          return kefuEl("div", { class: "msg-text", text: e.text + (e.count > 1 ? " ×" + e.count : "") }); })),
+        kefuEl("td", { "data-testid": "nlu-topic-trend", text: trend(topic) }),
+        kefuEl("td", {}, [pick, kefuEl("a", { href: "/console/knowledge", text: t("nlu_topic_article") })])]));
+    });
+  }
+
+  $("filters").addEventListener("submit", function (event) {
+    event.preventDefault(); state.offset = 0; load(); loadTopics().catch(function () {});
+  });
   $("bulk-apply").addEventListener("click", function () {
     var intent = $("bulk-intent").value, items = selectedItems();
     if (!intent || !items.length) { $("flash").textContent = t("nlu_pick_first"); return; }
@@ -115,4 +147,5 @@
     return load();
   }).catch(function (error) { $("flash").textContent = error.message; });
   loadAnnotations().catch(function () {});
+  loadTopics().catch(function (error) { $("flash").textContent = error.message; });
 })();
