@@ -231,7 +231,7 @@ def install_model_server_option() -> None:
     read = rasa.core.utils.read_endpoint_config
     if not getattr(read, "_kefu_optional_models", False):
         wrapped = _models_endpoint_or_none(read)
-        wrapped._kefu_optional_models = True  # type: ignore[attr-defined]
+        wrapped._kefu_optional_models = True
         rasa.core.utils.read_endpoint_config = wrapped
 
 
