@@ -33,6 +33,9 @@ KEY_TURNS = 3
 ANALYSED_TURNS = 40
 # Half-to-half change in mean sentiment (scores are in [-1, 1]) below which the mood is "steady".
 TREND_STEP = 0.2
+# A complaint is a clearly negative turn: "hi" scored -0.0001 (label neutral) on one machine's training of
+# the sentiment model, and became the conversation's "complaint".
+COMPLAINT_BELOW = -0.2
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def _collected(handoff: Handoff, turns: list[_Turn]) -> Collected:
         for found in ORDER_NO.findall(turn.text):
             if found.upper() not in orders:
                 orders.append(found.upper())
-    negative = [t for t in turns if t.score < 0]
+    negative = [t for t in turns if t.score < COMPLAINT_BELOW]
     complaint = min(negative, key=lambda t: (t.score, -len(t.text))) if negative else None
     category = (complaint.category if complaint is not None and complaint.confidence >= CATEGORY_CONFIDENCE_MIN
                 else None)

@@ -275,7 +275,7 @@ def rollback(session: Session, *, version_id: int, agent: Agent) -> ModelDeploym
         raise NotPromotable(f"version {version_id} never served: promote it through the gate instead",
                             f"版本 {version_id} 从未上线过：请通过门禁上线")
     return _deploy(session, version=version, action="rollback", agent=agent,
-                   reason=f"from version {current.version_id}" if current else None)
+                   reason=f"v{current.version_id}" if current else None)  # the version rolled back from
 
 
 def register_repo_model(session: Session, *, path: Path, fingerprint: str) -> tuple[ModelVersion, bool]:
@@ -299,7 +299,7 @@ def register_repo_model(session: Session, *, path: Path, fingerprint: str) -> tu
     elif serving(session) is not None:
         return version, False
     session.add(ModelDeployment(version_id=version.id, action="repo", agent_id=None, at=utcnow(),
-                                reason=f"trained by ./kefu run from data/ (fingerprint {fingerprint})"))
+                                reason=fingerprint))  # of data/, config and components
     audit(session, agent=None, action="model_repo", details={"version": version.id, "sha256": sha})
     session.flush()
     return version, True

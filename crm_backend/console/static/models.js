@@ -136,6 +136,12 @@
       : (page.serving_id ? "v" + page.serving_id : t("models_none"));
   }
 
+  function reasonText(d) {  // repo: the data fingerprint; rollback: the version left; override: the admin's words
+    if (d.action === "repo") return tf("models_reason_repo", { fingerprint: d.reason || "" });
+    if (d.action === "rollback" && d.reason) return tf("models_reason_rollback", { from: d.reason });
+    return d.reason || "";
+  }
+
   function renderHistory(page) {
     var table = $("history");
     table.innerHTML = "";
@@ -145,7 +151,7 @@
       table.appendChild(kefuEl("tr", { "data-testid": "models-deployment" }, [
         kefuEl("td", { text: kefuDate(d.at) }), kefuEl("td", { text: "v" + d.version_id }),
         kefuEl("td", { text: kefuLabel("model_action", d.action) }),
-        kefuEl("td", { text: d.agent_name || t("models_system") }), kefuEl("td", { text: d.reason || "" })]));
+        kefuEl("td", { text: d.agent_name || t("models_system") }), kefuEl("td", { text: reasonText(d) })]));
     });
   }
 
