@@ -27,3 +27,20 @@ class Annotation(Base):
     decision: Mapped[str] = mapped_column(String(16))  # confirmed | changed | out_of_scope
     annotated_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     annotated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Correction(Base):
+    """An agent's flag on a customer message of a handoff: the bot misunderstood it (one per message)."""
+
+    __tablename__ = "nlu_corrections"
+    __table_args__ = (UniqueConstraint("message_id", name="uq_nlu_corrections_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("handoff_messages.id", ondelete="CASCADE"))
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(32))
+    text_key: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)  # redacted
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

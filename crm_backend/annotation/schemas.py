@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Ranked(BaseModel):
@@ -21,7 +21,7 @@ class InboxItem(BaseModel):
     count: int
     channels: list[str]
     last_seen: datetime
-    # fallback | low_confidence | rephrased | asked_human
+    # fallback | low_confidence | rephrased | asked_human | agent_corrected
     reasons: list[str]
     predicted: str | None
     confidence: float | None
@@ -95,3 +95,18 @@ class TopicsOut(BaseModel):
     items: list[Topic]
     unrecognised: int  # unrecognised messages in the period
     days: int
+
+
+class FlagIn(BaseModel):
+    handoff_id: int = Field(ge=1, le=2**31 - 1)
+    message_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class FlagOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    handoff_id: int
+    message_id: int
+    text: str
+    language: str

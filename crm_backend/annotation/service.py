@@ -1,7 +1,8 @@
 """The NLU inbox: messages the bot handled poorly, deduplicated and counted; supervisors' annotations.
 
-A message is in the inbox when the bot fell back on it, understood it with low confidence, or the customer
-then rephrased it or asked for a human. Messages are grouped by language and normalised text, so "Where is
+A message is in the inbox when the bot fell back on it, understood it with low confidence, the customer
+then rephrased it or asked for a human, or an agent who took the conversation over flagged it as
+misunderstood. Messages are grouped by language and normalised text, so "Where is
 my parcel??" and "where is my parcel" count together, most frequent first. Annotated messages leave the
 inbox; the last annotation of a message wins, and every one is in the audit log.
 """
@@ -22,13 +23,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
-from crm_backend.annotation.models import OUT_OF_SCOPE, Annotation
+from crm_backend.annotation.models import OUT_OF_SCOPE, Annotation, Correction
 from crm_backend.annotation.schemas import AnnotationIn, InboxItem, Ranked
 from crm_backend.conversation.models import Conversation, ConversationEvent
 from crm_backend.core.config import get_settings
 from crm_backend.core.db import utcnow
-from crm_backend.core.errors import ValidationFailed
+from crm_backend.core.errors import NotFoundError, ValidationFailed
 from crm_backend.handoff.audit import audit
+from crm_backend.handoff.models import HandoffMessage
+from crm_backend.handoff.service import get_visible
 from crm_backend.text.pii import redact
 
 LOW_CONFIDENCE = 0.6
@@ -134,15 +137,17 @@ def inbox(session: Session, *, language: str | None = None, channel: str | None 
     turns = sorted(session.execute(query).all(), key=lambda t: (t.conversation_id, t.rasa_ts))
     annotated = {(a.language, a.text_key) for a in session.scalars(select(Annotation))}
     groups: dict[tuple[str, str], _Group] = {}
+    sent: dict[tuple[str, str], list[Any]] = {}  # every turn of each text, for the flagged ones below
     for i, turn in enumerate(turns):
         if not (turn.text or "").strip() or turn.text.startswith("/"):  # button payloads are not language
             continue
         following = turns[i + 1] if i + 1 < len(turns) and turns[i + 1].conversation_id == turn.conversation_id \
             else None
+        key = (turn.language, text_key(turn.text))
+        sent.setdefault(key, []).append(turn)
         reasons = _reasons(turn, following)
         if not reasons:
             continue
-        key = (turn.language, text_key(turn.text))
         if key in annotated:
             continue
         group = groups.setdefault(key, _Group(text=turn.text, language=turn.language))
@@ -151,14 +156,54 @@ def inbox(session: Session, *, language: str | None = None, channel: str | None 
         group.reasons |= reasons
         if group.last_seen is None or turn.at >= group.last_seen:
             group.last_seen, group.latest, group.text = turn.at, turn, turn.text
+    flagged = select(Correction).where(Correction.created_at >= since)
+    if language:
+        flagged = flagged.where(Correction.language == language)
+    if channel:
+        flagged = flagged.where(Correction.channel == channel)
+    for correction in session.scalars(flagged):
+        key = (correction.language, correction.text_key)
+        if key in annotated:
+            continue
+        if key not in groups:  # understood with confidence, yet wrong: only the agent saw it
+            seen = sent.get(key, [])
+            groups[key] = _Group(text=correction.text, language=correction.language, count=max(len(seen), 1),
+                                 last_seen=max((t.at for t in seen), default=correction.created_at),
+                                 latest=seen[-1] if seen else None, channels={t.channel or "" for t in seen})
+        group = groups[key]
+        group.reasons.add("agent_corrected")
+        group.channels.add(correction.channel)
     ordered = sorted(groups.values(), key=lambda g: (-g.count, -(g.last_seen or since).timestamp()))
     page = ordered[offset:offset + limit]
     items = [InboxItem(text=g.text, language=g.language, count=g.count, channels=sorted(c for c in g.channels if c),
-                       last_seen=g.last_seen or since, reasons=sorted(g.reasons), predicted=g.latest.intent,
-                       confidence=g.latest.confidence,
-                       top_intents=[Ranked(**r) for r in (g.latest.value or []) if isinstance(r, dict)])
+                       last_seen=g.last_seen or since, reasons=sorted(g.reasons),
+                       predicted=g.latest.intent if g.latest else None,
+                       confidence=g.latest.confidence if g.latest else None,
+                       top_intents=[Ranked(**r) for r in ((g.latest.value if g.latest else None) or [])
+                                    if isinstance(r, dict)])
              for g in page]
     return items, len(ordered)
+
+
+def flag_misunderstood(session: Session, *, handoff_id: int, message_id: int, agent: Agent) -> Correction:
+    """An agent marks a customer message of a conversation they can see as misunderstood by the bot: it goes
+    to the NLU inbox for a supervisor to annotate. Flagging twice keeps one flag. Flushes."""
+    handoff = get_visible(session, handoff_id=handoff_id, agent=agent)
+    message = session.get(HandoffMessage, message_id)
+    if message is None or message.handoff_id != handoff.id or message.role != "user":
+        raise NotFoundError(f"Customer message {message_id} not found in conversation {handoff_id}",
+                            f"会话 {handoff_id} 中没有客户消息 {message_id}", code="message_not_found")
+    existing = session.scalars(select(Correction).where(Correction.message_id == message.id)).first()
+    if existing is not None:
+        return existing
+    text = redact(message.text.strip())
+    correction = Correction(message_id=message.id, handoff_id=handoff.id, language=handoff.language or "zh",
+                            channel=handoff.channel or "", text_key=text_key(text), text=text, agent_id=agent.id,
+                            created_at=utcnow())
+    session.add(correction)
+    audit(session, agent=agent, action="nlu_flag", handoff_id=handoff.id, details={"message": message.id})
+    session.flush()
+    return correction
 
 
 def annotate(session: Session, *, items: list[AnnotationIn], agent: Agent) -> list[Annotation]:

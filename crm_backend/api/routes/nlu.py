@@ -12,11 +12,13 @@ from crm_backend.annotation.schemas import (
     AnnotationOut,
     AnnotationPage,
     AnnotationsIn,
+    FlagIn,
+    FlagOut,
     InboxPage,
     IntentsOut,
     TopicsOut,
 )
-from crm_backend.api.deps import CurrentSupervisor, SessionDep
+from crm_backend.api.deps import CurrentAgent, CurrentSupervisor, SessionDep
 from crm_backend.console import auth, pages
 from crm_backend.core.bounds import OffsetQuery
 from crm_backend.core.db import begin_write
@@ -72,6 +74,14 @@ def annotate(body: AnnotationsIn, session: SessionDep, supervisor: CurrentSuperv
     begin_write(session)
     rows = service.annotate(session, items=body.items, agent=supervisor)
     return [AnnotationOut.model_validate(row) for row in rows]
+
+
+@router.post("/flags", response_model=FlagOut, status_code=201)
+def flag(body: FlagIn, session: SessionDep, agent: CurrentAgent) -> FlagOut:
+    """An agent flags a customer message of a handed-off conversation as misunderstood by the bot."""
+    begin_write(session)
+    return FlagOut.model_validate(service.flag_misunderstood(session, handoff_id=body.handoff_id,
+                                                             message_id=body.message_id, agent=agent))
 
 
 @router.get("/annotations", response_model=AnnotationPage)

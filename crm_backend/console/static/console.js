@@ -3,7 +3,8 @@
 "use strict";
 (function () {
   var me = JSON.parse(document.getElementById("kefu-agent").textContent);
-  var state = { current: null, agents: [], canned: [], refreshing: false, gestureFor: null, gestureKey: null };
+  var state = { current: null, agents: [], canned: [], refreshing: false, gestureFor: null, gestureKey: null,
+                flagged: {} };
   var $ = function (id) { return document.getElementById(id); };
 
   function since(iso) {
@@ -70,6 +71,21 @@
           onclick: function () { act("POST", "/handoffs/" + state.current + "/messages/" + m.id + "/retry"); } }));
       }
       children.push(mark);
+    }
+    if (m.role === "user") {  // the bot misread this: it goes to the supervisors' NLU inbox
+      var flagged = !!state.flagged[m.id];
+      var flag = kefuEl("button", { type: "button", class: "link flag", "data-testid": "flag-misunderstood",
+        text: t(flagged ? "flagged_misunderstood" : "flag_misunderstood"),
+        onclick: function (event) {
+          var button = event.currentTarget;
+          kefuApi("POST", "/nlu/flags", { handoff_id: state.current, message_id: m.id }).then(function () {
+            state.flagged[m.id] = true;
+            button.textContent = t("flagged_misunderstood");
+            button.disabled = true;
+          }).catch(function (error) { $("flash").textContent = error.message; });
+        } });
+      flag.disabled = flagged;
+      children.push(flag);
     }
     return kefuEl("li", { class: "msg role-" + m.role, "data-testid": "msg-" + m.role, "data-id": String(m.id) },
                   children);
