@@ -19,6 +19,7 @@ from crm_backend.annotation.schemas import (
     TopicsOut,
 )
 from crm_backend.api.deps import CurrentAgent, CurrentSupervisor, SessionDep
+from crm_backend.api.responses import error_responses
 from crm_backend.console import auth, pages
 from crm_backend.core.bounds import OffsetQuery
 from crm_backend.core.db import begin_write
@@ -76,7 +77,8 @@ def annotate(body: AnnotationsIn, session: SessionDep, supervisor: CurrentSuperv
     return [AnnotationOut.model_validate(row) for row in rows]
 
 
-@router.post("/flags", response_model=FlagOut, status_code=201)
+@router.post("/flags", response_model=FlagOut, status_code=201, responses=error_responses(
+    404, notes={404: "not_found (conversation), message_not_found (no such customer message in it)"}))
 def flag(body: FlagIn, session: SessionDep, agent: CurrentAgent) -> FlagOut:
     """An agent flags a customer message of a handed-off conversation as misunderstood by the bot."""
     begin_write(session)
