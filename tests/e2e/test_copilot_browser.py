@@ -1,5 +1,6 @@
 """The agent copilot in headless Chromium against a real CRM process: a VIP complaint is escalated, the agent
-reads the summary (escalation reason, the customer's value, their own words), inserts a suggested reply, edits
+reads the summary (escalation reason, the customer's value, their own words), flags a customer message the bot
+misread for the NLU inbox, inserts a suggested reply, edits
 and sends it (the CRM records the edited use), fills a canned reply through the "/" shortcut, grants goodwill
 points within the limit (a double-click grants once) and is refused over it; a first-response breach alerts
 the supervisor.
@@ -55,6 +56,13 @@ def test_vip_complaint_summary_suggestion_and_slash_shortcut(crm: tuple[str, str
 
             page.get_by_test_id("claim").click()
             expect(page.get_by_test_id("conv-status")).to_contain_text("已接入", timeout=10_000)
+            # The bot misread the first question: the agent sends it to the supervisors' NLU inbox.
+            first = page.get_by_test_id("msg-user").filter(has_text="你好，我想问一下订单")
+            with page.expect_response(lambda r: r.url.endswith("/api/v1/nlu/flags")) as flagged:
+                first.get_by_test_id("flag-misunderstood").click()
+            assert flagged.value.status == 201
+            expect(first.get_by_test_id("flag-misunderstood")).to_have_text("已送往 NLU 待标注")
+            expect(first.get_by_test_id("flag-misunderstood")).to_be_disabled()
             suggestions = page.get_by_test_id("suggestion")
             expect(suggestions.first).to_be_visible(timeout=15_000)
             assert 1 <= suggestions.count() <= 3
