@@ -97,6 +97,28 @@ def stack_env(work: Path, crm_port: int = CRM_PORT, actions_port: int = ACTIONS_
     return env
 
 
+def start_kefu(procs: Processes, env: dict[str, str], model: Path, credentials: Path, crm_port: int,
+                actions_port: int, rasa_port: int) -> dict[str, subprocess.Popen[bytes]]:
+    """A benchmark stack's CRM, action server and Kefu Rasa, started and healthy (the database migrated)."""
+    crm = procs.start("crm", [str(CRM_BIN / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",
+                              "127.0.0.1", "--port", str(crm_port)], env)
+    actions = procs.start("actions", [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+                                      "--port", str(actions_port)], env)
+    rasa = procs.start("rasa", [str(BOT_BIN / "python"), "-m", "bot.server", "run", "--port", str(rasa_port),
+                                "--interface", "127.0.0.1", "--model", str(model), "--endpoints", "endpoints.yml",
+                                "--credentials", str(credentials)], env)
+    wait_http(f"http://127.0.0.1:{crm_port}/health", 120, crm, "CRM")
+    wait_http(f"http://127.0.0.1:{actions_port}/health", 120, actions, "action server")
+    wait_http(f"http://127.0.0.1:{rasa_port}/", 400, rasa, "Rasa")
+    return {"crm": crm, "actions": actions, "rasa": rasa}
+
+
+def write_results(out: Path, results: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"wrote {out}")
+
+
 def token(customer_id: int) -> str:
     now = int(time.time())
     return jwt.encode({"sub": str(customer_id), "iat": now, "exp": now + 3600}, SECRET, algorithm="HS256")
@@ -227,10 +249,7 @@ def main() -> int:
         results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         procs.stop()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    log(f"wrote {out}")
+    write_results(Path(args.out), results)
     return 0
 
 

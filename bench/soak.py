@@ -39,7 +39,7 @@ from typing import Any
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bot_latency import BOT_BIN, CRM_BIN, ROOT, Processes, kefu_model, log, stack_env, token, wait_http
+from bot_latency import CRM_BIN, ROOT, Processes, kefu_model, log, stack_env, start_kefu, token
 
 CRM_PORT, ACTIONS_PORT, RASA_PORT = 18110, 18111, 18112
 URL = f"http://127.0.0.1:{RASA_PORT}"
@@ -215,17 +215,8 @@ def start_stack(work: Path, model: Path) -> tuple[Processes, dict[str, int]]:
     credentials = work / "credentials.yml"
     credentials.write_text("bot.channels.socketio_redis.RedisSocketIOInput:\n  user_message_evt: user_uttered\n"
                            "  bot_message_evt: bot_uttered\n  session_persistence: true\n")
-    crm = procs.start("crm", [str(CRM_BIN / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",
-                              "127.0.0.1", "--port", str(CRM_PORT)], base)
-    actions = procs.start("actions", [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-                                      "--port", str(ACTIONS_PORT)], base)
-    rasa = procs.start("rasa", [str(BOT_BIN / "python"), "-m", "bot.server", "run", "--port", str(RASA_PORT),
-                                "--interface", "127.0.0.1", "--model", str(model), "--endpoints", "endpoints.yml",
-                                "--credentials", str(credentials)], base)
-    wait_http(f"http://127.0.0.1:{CRM_PORT}/health", 120, crm, "CRM")
-    wait_http(f"http://127.0.0.1:{ACTIONS_PORT}/health", 120, actions, "action server")
-    wait_http(f"{URL}/", 400, rasa, "Rasa")
-    return procs, {"crm": crm.pid, "actions": actions.pid, "rasa": rasa.pid}
+    started = start_kefu(procs, base, model, credentials, CRM_PORT, ACTIONS_PORT, RASA_PORT)
+    return procs, {name: proc.pid for name, proc in started.items()}
 
 
 async def warm_up() -> None:

@@ -40,8 +40,9 @@ from bot_latency import (
     log,
     one,
     stack_env,
+    start_kefu,
     token,
-    wait_http,
+    write_results,
 )
 
 CRM_PORT, ACTIONS_PORT, RASA_PORT = 18090, 18091, 18092
@@ -119,16 +120,7 @@ def main() -> int:
         for step in ("migrate", "seed"):
             subprocess.run([str(CRM_BIN / "python"), "-m", "crm_backend.cli", step], cwd=ROOT, env=env, check=True,
                            capture_output=True)
-        crm = procs.start("crm", [str(CRM_BIN / "python"), "-m", "uvicorn", "crm_backend.main:app", "--host",
-                                  "127.0.0.1", "--port", str(CRM_PORT)], env)
-        actions = procs.start("actions", [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-                                          "--port", str(ACTIONS_PORT)], env)
-        rasa = procs.start("rasa", [str(BOT_BIN / "python"), "-m", "bot.server", "run", "--port", str(RASA_PORT),
-                                    "--interface", "127.0.0.1", "--model", str(model), "--endpoints", "endpoints.yml",
-                                    "--credentials", str(credentials)], env)
-        wait_http(f"http://127.0.0.1:{CRM_PORT}/health", 120, crm, "CRM")
-        wait_http(f"http://127.0.0.1:{ACTIONS_PORT}/health", 120, actions, "action server")
-        wait_http(f"http://127.0.0.1:{RASA_PORT}/", 400, rasa, "Rasa")
+        start_kefu(procs, env, model, credentials, CRM_PORT, ACTIONS_PORT, RASA_PORT)
         asyncio.run(idle_round(10, args.users))  # warm-up, not measured
         rounds: list[dict[str, Any]] = []
         for r in range(args.rounds):
@@ -163,10 +155,7 @@ def main() -> int:
         results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         procs.stop()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    log(f"wrote {out}")
+    write_results(Path(args.out), results)
     return 0
 
 

@@ -119,10 +119,10 @@ def _reasons(turn: Any, following: Any) -> set[str]:
     return reasons
 
 
-def inbox(session: Session, *, language: str | None = None, channel: str | None = None, days: int = 30,
-          limit: int = 50, offset: int = 0) -> tuple[list[InboxItem], int]:
-    """Distinct poorly handled messages of the last `days`, most frequent first, without annotated ones."""
-    since = utcnow() - timedelta(days=days)
+def recent_turns(session: Session, *, since: datetime, language: str | None = None,
+                 channel: str | None = None) -> list[Any]:
+    """Customer turns with text since `since` (the newest SCAN_LIMIT), with their conversation's language and
+    channel: what the inbox and the topics read."""
     query = (select(ConversationEvent.conversation_id, ConversationEvent.rasa_ts, ConversationEvent.at,
                     ConversationEvent.text, ConversationEvent.intent, ConversationEvent.confidence,
                     ConversationEvent.value, Conversation.language, Conversation.channel)
@@ -134,7 +134,15 @@ def inbox(session: Session, *, language: str | None = None, channel: str | None 
         query = query.where(Conversation.language == language)
     if channel:
         query = query.where(Conversation.channel == channel)
-    turns = sorted(session.execute(query).all(), key=lambda t: (t.conversation_id, t.rasa_ts))
+    return list(session.execute(query).all())
+
+
+def inbox(session: Session, *, language: str | None = None, channel: str | None = None, days: int = 30,
+          limit: int = 50, offset: int = 0) -> tuple[list[InboxItem], int]:
+    """Distinct poorly handled messages of the last `days`, most frequent first, without annotated ones."""
+    since = utcnow() - timedelta(days=days)
+    turns = sorted(recent_turns(session, since=since, language=language, channel=channel),
+                   key=lambda t: (t.conversation_id, t.rasa_ts))
     annotated = {(a.language, a.text_key) for a in session.scalars(select(Annotation))}
     groups: dict[tuple[str, str], _Group] = {}
     sent: dict[tuple[str, str], list[Any]] = {}  # every turn of each text, for the flagged ones below

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from crm_backend.annotation.models import Annotation
 from crm_backend.annotation.schemas import Topic, TopicExample
-from crm_backend.annotation.service import FALLBACK_INTENTS, LOW_CONFIDENCE, SCAN_LIMIT, text_key
-from crm_backend.conversation.models import Conversation, ConversationEvent
+from crm_backend.annotation.service import FALLBACK_INTENTS, LOW_CONFIDENCE, recent_turns, text_key
 from crm_backend.core.db import as_utc, utcnow
 
 DECLINED = FALLBACK_INTENTS | {"out_of_scope"}
@@ -47,18 +46,10 @@ class _Group:
 
 
 def _unrecognised(session: Session, *, since: datetime, language: str | None) -> dict[tuple[str, str], _Text]:
-    query = (select(ConversationEvent.text, ConversationEvent.at, ConversationEvent.intent,
-                    ConversationEvent.confidence, Conversation.language)
-             .join(Conversation, Conversation.id == ConversationEvent.conversation_id)
-             .where(ConversationEvent.kind == "user", ConversationEvent.text.is_not(None),
-                    ConversationEvent.at >= since)
-             .order_by(ConversationEvent.id.desc()).limit(SCAN_LIMIT))
-    if language:
-        query = query.where(Conversation.language == language)
     annotated = {(a.language, a.text_key) for a in session.scalars(select(Annotation))}
     texts: dict[tuple[str, str], _Text] = {}
-    for raw, at, intent, confidence, lang in session.execute(query):
-        text = raw or ""
+    for turn in recent_turns(session, since=since, language=language):
+        text, at, intent, confidence, lang = turn.text or "", turn.at, turn.intent, turn.confidence, turn.language
         if not text.strip() or text.startswith("/"):  # button payloads are not language
             continue
         if intent not in DECLINED and (confidence is None or confidence >= LOW_CONFIDENCE):

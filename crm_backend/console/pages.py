@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from crm_backend.core.errors import NotFoundError
 from crm_backend.core.i18n import pick_language
@@ -64,3 +65,17 @@ def static_file(name: str) -> Response:
         raise NotFoundError("No such console file", "没有这个工作台文件")
     return Response(path.read_bytes(), media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
                     headers={"Cache-Control": "no-cache"})
+
+
+def supervisor_page(request: Request, session: Session, name: str, path: str) -> Response:
+    """A supervisors' page: the login page first without a session, the agent console for agents."""
+    from crm_backend.console import auth
+    from crm_backend.handoff.settings import is_supervisor
+
+    found = auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE))
+    if found is None:
+        return RedirectResponse(f"/console/login?next={path}", status_code=303)
+    row, agent = found
+    if not is_supervisor(agent):
+        return RedirectResponse("/console", status_code=303)
+    return render(request, name, {"agent": agent, "csrf_token": row.csrf_token, "supervisor": True})

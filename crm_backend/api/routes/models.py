@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from crm_backend.agent.models import Agent
 from crm_backend.api.deps import CurrentSupervisor, ServiceAuth, SessionDep, SettingsDep
 from crm_backend.api.responses import error_responses
-from crm_backend.console import auth, pages
+from crm_backend.console import pages
 from crm_backend.core.bounds import IdPath, OffsetQuery
 from crm_backend.core.db import begin_write
-from crm_backend.handoff.settings import is_supervisor
 from crm_backend.rollout import archive, service
 from crm_backend.rollout.schemas import (
     ClaimOut,
@@ -36,13 +35,7 @@ root_router = APIRouter(include_in_schema=False)
 @root_router.get("/console/models")
 def models_page(request: Request, session: SessionDep) -> Response:
     """The model versions page (supervisors): train, gate figures, promote, roll back."""
-    found = auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE))
-    if found is None:
-        return RedirectResponse("/console/login?next=/console/models", status_code=303)
-    row, agent = found
-    if not is_supervisor(agent):
-        return RedirectResponse("/console", status_code=303)
-    return pages.render(request, "models.html", {"agent": agent, "csrf_token": row.csrf_token, "supervisor": True})
+    return pages.supervisor_page(request, session, "models.html", "/console/models")
 
 
 def _out(version: object, serving_id: int | None, deployed: set[int]) -> VersionOut:

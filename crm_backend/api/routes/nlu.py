@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from crm_backend.annotation import service, topics
 from crm_backend.annotation.schemas import (
@@ -20,10 +20,9 @@ from crm_backend.annotation.schemas import (
 )
 from crm_backend.api.deps import CurrentAgent, CurrentSupervisor, SessionDep
 from crm_backend.api.responses import error_responses
-from crm_backend.console import auth, pages
+from crm_backend.console import pages
 from crm_backend.core.bounds import OffsetQuery
 from crm_backend.core.db import begin_write
-from crm_backend.handoff.settings import is_supervisor
 
 router = APIRouter(prefix="/nlu", tags=["nlu"])
 root_router = APIRouter(include_in_schema=False)
@@ -33,13 +32,7 @@ Language = Literal["zh", "en"]
 @root_router.get("/console/nlu")
 def inbox_page(request: Request, session: SessionDep) -> Response:
     """The NLU inbox page (supervisors)."""
-    found = auth.load(session, cookie=request.cookies.get(auth.SESSION_COOKIE))
-    if found is None:
-        return RedirectResponse("/console/login?next=/console/nlu", status_code=303)
-    row, agent = found
-    if not is_supervisor(agent):
-        return RedirectResponse("/console", status_code=303)
-    return pages.render(request, "nlu.html", {"agent": agent, "csrf_token": row.csrf_token, "supervisor": True})
+    return pages.supervisor_page(request, session, "nlu.html", "/console/nlu")
 
 
 @router.get("/inbox", response_model=InboxPage)
