@@ -81,7 +81,8 @@ async def training_round(env: dict[str, str], users: int) -> tuple[list[float], 
     done = asyncio.Event()
     proc = await asyncio.create_subprocess_exec(
         str(BOT_BIN / "python"), "-m", "bot.training_worker", "--offline", cwd=str(ROOT), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True)  # its own session, as under ./kefu run: it lowers that session's priority
 
     async def wait() -> bytes:
         out, _ = await proc.communicate()
