@@ -36,6 +36,7 @@ READY = "training worker ready"
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 HELD_OUT = ROOT / "data" / "nlu_test"
 POLL_SECONDS = float(os.environ.get("KEFU_TRAINING_POLL_SECONDS", "2"))
+HEARTBEAT = os.environ.get("WORKER_HEARTBEAT_FILE", "")
 REPORT_SECONDS = 1.0
 EPOCHS = re.compile(r"Epochs:.*?\|\s*(\d+)/(\d+)")
 TIMEOUT = 30.0
@@ -64,6 +65,12 @@ class Cancelled(Exception):
     """The supervisor cancelled the training."""
 
 
+def beat() -> None:
+    """Touch WORKER_HEARTBEAT_FILE (a container's health check): at every poll and progress report."""
+    if HEARTBEAT:
+        Path(HEARTBEAT).touch()
+
+
 class Crm:
     """The CRM's training API, with the service token."""
 
@@ -73,6 +80,7 @@ class Crm:
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        beat()
         response = self.http.request(method, self.url + path, timeout=kwargs.pop("timeout", TIMEOUT), **kwargs)
         if response.status_code >= 400:
             raise RuntimeError(f"CRM {method} {path}: {response.status_code} {response.text[:300]}")

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
-LONG_RUNNING = ["postgres", "redis", "rabbitmq", "crm", "actions", "rasa", "playbook-worker"]
+LONG_RUNNING = ["postgres", "redis", "rabbitmq", "crm", "actions", "rasa", "playbook-worker", "training-worker"]
 
 
 def test_services_use_the_pinned_images() -> None:
@@ -36,12 +36,18 @@ def test_dependencies_wait_for_health() -> None:
         "actions": {"crm", "redis"},
         "rasa": {"actions", "redis", "rabbitmq"},
         "playbook-worker": {"crm", "redis"},  # the CRM service has migrated the database
+        "training-worker": {"crm"},
+        "model-register": {"crm"},
     }
     for name, needs in expected.items():
         depends = SERVICES[name]["depends_on"]
         for dependency in needs:
             assert depends[dependency]["condition"] == "service_healthy", f"{name} → {dependency}"
     assert SERVICES["rasa"]["depends_on"]["rasa-train"]["condition"] == "service_completed_successfully"
+    # Rasa pulls the model the register step stored, from the CRM (the model server).
+    assert SERVICES["rasa"]["depends_on"]["model-register"]["condition"] == "service_completed_successfully"
+    assert SERVICES["rasa"]["environment"]["KEFU_MODEL_SERVER_URL"] == "http://crm:8000/api/v1/models/serving"
+    assert SERVICES["crm"]["volumes"] == SERVICES["model-register"]["volumes"][1:]  # one model store
 
 
 def test_secrets_are_required_from_the_environment_without_defaults() -> None:
