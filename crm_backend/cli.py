@@ -72,6 +72,17 @@ def seed(*, generated: int = 2000) -> str:
             + (f" ({extra})" if extra else ""))
 
 
+def wait_for_file(path: Path, seconds: float) -> None:
+    """Until `path` exists and its size has held still for 5 s, at most `seconds` (0: not at all)."""
+    deadline, last = time.monotonic() + seconds, -1
+    while time.monotonic() < deadline:
+        size = path.stat().st_size if path.is_file() else -1
+        if size >= 0 and size == last:
+            return
+        last = size
+        time.sleep(5)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crm_backend.cli", description="Kefu CRM maintenance commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     register = sub.add_parser("register-model", help="store the model trained from data/ and serve it if it is new")
     register.add_argument("path", type=Path)
     register.add_argument("--fingerprint", required=True)
+    register.add_argument("--wait", type=float, default=0.0,
+                          help="seconds to wait for the file (a training job still writing it)")
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "migrate":
@@ -103,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         with write_unit() as session:
             print(load_demo(session))
     elif args.command == "register-model":
+        wait_for_file(args.path, args.wait)
         with write_unit() as session:
             version, deployed = register_repo_model(session, path=args.path, fingerprint=args.fingerprint)
         print(f"model version {version.id} " + ("now serving (new data/)" if deployed else

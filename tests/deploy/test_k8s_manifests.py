@@ -71,7 +71,8 @@ def test_every_skip_has_a_reason_and_a_comment() -> None:
 
 def test_deployments_have_real_probes_and_limits() -> None:
     health = {"kefu-rasa": "/", "kefu-actions": "/health", "kefu-crm": "/health",
-              "kefu-playbook-worker": "/tmp/kefu-playbook-worker.alive"}  # no HTTP port: its heartbeat file
+              "kefu-playbook-worker": "/tmp/kefu-playbook-worker.alive",  # no HTTP port: its heartbeat file
+              "kefu-training-worker": "/tmp/kefu-training-worker.alive"}
     deployments = by_kind("Deployment")
     assert set(deployments) == set(health)
     for name, deployment in deployments.items():
