@@ -72,15 +72,15 @@ def seed(*, generated: int = 2000) -> str:
             + (f" ({extra})" if extra else ""))
 
 
-def wait_for_file(path: Path, seconds: float) -> None:
-    """Until `path` exists and its size has held still for 5 s, at most `seconds` (0: not at all)."""
+def wait_for_file(path: Path, seconds: float, *, poll: float = 5.0) -> None:
+    """Until `path` exists and its size has held still for `poll` s, at most `seconds` (0: not at all)."""
     deadline, last = time.monotonic() + seconds, -1
     while time.monotonic() < deadline:
         size = path.stat().st_size if path.is_file() else -1
         if size >= 0 and size == last:
             return
         last = size
-        time.sleep(5)
+        time.sleep(poll)
 
 
 def main(argv: list[str] | None = None) -> int:
