@@ -2,8 +2,9 @@
 a candidate takes to train and evaluate.
 
 An embedded-mode stack (CRM, action server, Kefu's Rasa) serves verified customers asking their points
-balance, 2 at a time without pause. In interleaved rounds (idle, training, idle, training …) the bench
-records every turn's latency; a "training" round lasts exactly as long as one candidate's training and
+balance (2 at a time without pause by default; `--users`, and `--pause` seconds between a reply and the
+next message). In interleaved rounds (idle, training, idle, training …) the bench records every turn's
+latency; a "training" round lasts exactly as long as one candidate's training and
 evaluation by the training worker's own code (`python -m bot.training_worker --offline`: nice 19, one
 thread, no cache, the held-out evaluation). Reports per-round and median p50/p95, the median p95 ratio
 training / idle (target ≤ 1.5), and the median training and evaluation times.
@@ -55,8 +56,8 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[int(share * (len(ordered) - 1))]
 
 
-async def serve_while(done: asyncio.Event, users: int) -> list[float]:
-    """Customers chat until `done` is set; returns every turn's latency in seconds."""
+async def serve_while(done: asyncio.Event, users: int, pause: float = 0.0) -> list[float]:
+    """Customers chat until `done` is set, each waiting `pause` s after an answer; every turn's latency (s)."""
     url = f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook"
     latencies: list[float] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
@@ -66,18 +67,20 @@ async def serve_while(done: asyncio.Event, users: int) -> list[float]:
             while not done.is_set():
                 latencies.append(await one(session, url, f"impact-{i}-{n // 10}-{time.time():.0f}", metadata))
                 n += 1
+                if pause:
+                    await asyncio.sleep(pause)
 
         await asyncio.gather(*(user(i) for i in range(users)))
     return latencies
 
 
-async def idle_round(seconds: float, users: int) -> tuple[list[float], dict[str, Any]]:
+async def idle_round(seconds: float, users: int, pause: float) -> tuple[list[float], dict[str, Any]]:
     done = asyncio.Event()
     asyncio.get_running_loop().call_later(seconds, done.set)
-    return await serve_while(done, users), {}
+    return await serve_while(done, users, pause), {}
 
 
-async def training_round(env: dict[str, str], users: int) -> tuple[list[float], dict[str, Any]]:
+async def training_round(env: dict[str, str], users: int, pause: float) -> tuple[list[float], dict[str, Any]]:
     done = asyncio.Event()
     proc = await asyncio.create_subprocess_exec(
         str(BOT_BIN / "python"), "-m", "bot.training_worker", "--offline", cwd=str(ROOT), env=env,
@@ -89,7 +92,7 @@ async def training_round(env: dict[str, str], users: int) -> tuple[list[float], 
         done.set()
         return out
 
-    latencies, out = await asyncio.gather(serve_while(done, users), wait())
+    latencies, out = await asyncio.gather(serve_while(done, users, pause), wait())
     if proc.returncode != 0:
         raise SystemExit(f"the offline training failed with exit {proc.returncode}")
     return latencies, json.loads(out.decode().strip().splitlines()[-1])
@@ -106,6 +109,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (idle, training, idle, training …)")
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of each idle round")
     parser.add_argument("--users", type=int, default=USERS)
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds each customer waits after an answer (0: none, the machine's worst case)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "training_impact.json"))
     args = parser.parse_args()
     model = kefu_model(args.model)
@@ -115,6 +120,7 @@ def main() -> int:
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n")
     results: dict[str, Any] = {"machine_cpus": os.cpu_count(), "model": model.name, "users": args.users,
+                               "pause_s": args.pause,
                                "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         log("CRM: migrate + seed …")
@@ -122,14 +128,14 @@ def main() -> int:
             subprocess.run([str(CRM_BIN / "python"), "-m", "crm_backend.cli", step], cwd=ROOT, env=env, check=True,
                            capture_output=True)
         start_kefu(procs, env, model, credentials, CRM_PORT, ACTIONS_PORT, RASA_PORT)
-        asyncio.run(idle_round(10, args.users))  # warm-up, not measured
+        asyncio.run(idle_round(10, args.users, args.pause))  # warm-up, not measured
         rounds: list[dict[str, Any]] = []
         for r in range(args.rounds):
             for kind in ("idle", "training"):
                 if kind == "idle":
-                    latencies, extra = asyncio.run(idle_round(args.idle, args.users))
+                    latencies, extra = asyncio.run(idle_round(args.idle, args.users, args.pause))
                 else:
-                    latencies, extra = asyncio.run(training_round(env, args.users))
+                    latencies, extra = asyncio.run(training_round(env, args.users, args.pause))
                 figures = {"round": r, "kind": kind, **summary(latencies), **extra}
                 rounds.append(figures)
                 log(f"round {r} {kind:<8} p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "

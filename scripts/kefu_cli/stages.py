@@ -90,10 +90,10 @@ def stages(env: dict[str, str], model: Path, reports: Path) -> list[Stage]:
             Stage("bench bot latency", [str(bot / "python"), "bench/bot_latency.py", "--model", str(model)]),
             # The event broker's cost on bot latency: broker on vs off, interleaved in rounds.
             Stage("bench broker overhead", [str(bot / "python"), "bench/broker_overhead.py", "--model", str(model)]),
-            # Serving p95 idle vs while a candidate trains (the training worker's code), 2 interleaved rounds at
-            # one customer without pause (a training yields the CPU: at 2 it took 12 min, here ~4 per round).
+            # Serving p95 idle vs while a candidate trains (the training worker's code), 2 interleaved rounds;
+            # 2 customers pausing 1 s between messages, so the training runs at full speed beside them (~8 min).
             Stage("bench training impact", [str(bot / "python"), "bench/training_impact.py", "--model",
-                                             str(model), "--idle", "30", "--users", "1"]),
+                                             str(model), "--idle", "60", "--users", "2", "--pause", "1"]),
         ]
     listed.append(Stage(LEFTOVERS, [str(crm / "python"), "-m", "scripts.kefu_cli.leftovers", "check",
                                     env["KEFU_TEST_LEDGER"], str(reports / "databases-before.txt")]))
