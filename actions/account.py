@@ -23,6 +23,7 @@ from actions.common import (
 from actions.complaints import offer_complaint_if_upset
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable
 from actions.kept_writes import resubmit_kept_writes
+from actions.knowledge import answer_question_beside
 from actions.multi_request import offer_the_rest
 
 
@@ -38,6 +39,9 @@ class AccountAction(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        # Before any verification: the resumed action sees the code as its latest message and answers only this.
+        await answer_question_beside(dispatcher, tracker, text)
         customer_id, identity = await identify(tracker)
         if customer_id is None:
             return ask_to_verify(dispatcher, tracker, self.name())
@@ -46,7 +50,7 @@ class AccountAction(Action):
             events = await self.answer(dispatcher, tracker, client, customer_id)
             if self.offers_complaint:
                 await offer_complaint_if_upset(dispatcher, tracker, client)
-            offer_the_rest(dispatcher, (tracker.latest_message or {}).get("text") or "", self.name(), language(tracker))
+            offer_the_rest(dispatcher, text, self.name(), language(tracker))
             return identity + events
         except CrmUnavailable:
             apologise_crm_down(dispatcher, tracker)

@@ -269,6 +269,12 @@ class CrmClient:
         """POST /feedback → {feedback_id, follow_up_ticket_no?}."""
         return await self._request("POST", "/feedback", json=payload, idempotency_key=idempotency_key)
 
+    async def feedback_comment(self, feedback_id: int, text: str, conversation_id: str,
+                               idempotency_key: str) -> dict[str, Any]:
+        """POST /feedback/{id}/comment → {feedback_id, follow_up_ticket_no?}."""
+        return await self._request("POST", f"/feedback/{feedback_id}/comment", idempotency_key=idempotency_key,
+                                   json={"text": text[:2000], "conversation_id": conversation_id})
+
     async def analyse(self, text: str) -> TextAnalysis:
         """POST /analysis/text: language, sentiment, complaint category with confidence."""
         return await self._request("POST", "/analysis/text", json={"text": text})

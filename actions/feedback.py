@@ -13,7 +13,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import channel_of, crm, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
-from actions.kept_writes import keep_feedback
+from actions.kept_writes import KEPT_FEEDBACK, keep_comment, keep_feedback
+from actions.multi_request import QUESTION
 from actions.repair import RepairingFormValidation, failed_again, is_none_answer, reset_failures
 
 ZH_NUMBERS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
@@ -23,6 +24,17 @@ EN_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "
 
 
 SKIPPED = "skipped"  # a survey or suggestion the customer chose not to give
+SURVEYS = ("csat", "nps")
+# The survey answer just recorded: the next message, when it is a remark and not a request, is its comment.
+SURVEY_SLOT = "survey_feedback_id"
+# "谢谢" alone after a survey is a thank-you, not a comment.
+THANKS = re.compile(r"谢谢|多谢|感谢|thanks?( you)?|thx|ok(ay)?|好的", re.I)
+# The default answer for each intent a comment tends to be read as, when the message is not a comment after all.
+# A complaint goes on with its usual rule (data/rules/feedback.yml picks it up after utter_complaint_ack).
+NOT_A_COMMENT = {"chitchat": "utter_chitchat", "thank": "utter_thank_reply", "file_complaint": "utter_complaint_ack",
+                 "nlu_fallback": "action_answer_from_knowledge", "out_of_scope": "action_answer_from_knowledge"}
+# "The delivery was really slow" reads as a complaint, and explains the score; "我要投诉" asks to file one.
+ASKS_TO_COMPLAIN = re.compile(r"投诉|举报|complain|complaint|file a (?:ticket|report)", re.I)
 
 
 def score_from(value: Any) -> int | None:
@@ -104,7 +116,7 @@ async def _record(dispatcher: CollectingDispatcher, tracker: Tracker, payload: d
     lang = language(tracker)
     if tracker.get_slot(slot) == SKIPPED:
         say(dispatcher, lang, "utter_feedback_skipped")
-        return [SlotSet(slot, None)]
+        return [SlotSet(slot, None), SlotSet(SURVEY_SLOT, None)]
     payload = {"customer_id": verified_customer(tracker), "channel": channel_of(tracker),
                "conversation_id": tracker.sender_id, **payload}
     key = f"feedback-{tracker.sender_id}-{uuid.uuid4().hex}"
@@ -112,14 +124,67 @@ async def _record(dispatcher: CollectingDispatcher, tracker: Tracker, payload: d
         result = await crm(lang).feedback(payload, key)
     except CrmUnavailable:
         say(dispatcher, lang, "utter_feedback_kept")
-        return [SlotSet(slot, None), *keep_feedback(tracker, payload, key)]
+        return [SlotSet(slot, None), SlotSet(SURVEY_SLOT, None), *keep_feedback(tracker, payload, key)]
     except CrmError as error:
         say(dispatcher, lang, "utter_crm_error", message=error.message or error.code)
         return [SlotSet(slot, None)]
-    say(dispatcher, lang, "utter_feedback_thanks")
+    survey = payload["kind"] in SURVEYS
+    say(dispatcher, lang, "utter_survey_thanks" if survey else "utter_feedback_thanks")
     if result.get("follow_up_ticket_no"):
         say(dispatcher, lang, "utter_feedback_follow_up", ticket_no=result["follow_up_ticket_no"])
-    return [SlotSet(slot, None)]
+    return [SlotSet(slot, None), SlotSet(SURVEY_SLOT, float(result["feedback_id"]) if survey else None)]
+
+
+class ActionRecordSurveyComment(Action):
+    """The remark right after a survey score ("服务很好", "delivery was slow") is the score's comment.
+
+    The NLU reads such remarks as chitchat or off-topic; answering "我很好，谢谢关心！" to them lost the comment.
+    A question is still answered as one, and a remark with no survey just before gets the usual reply.
+    """
+
+    def name(self) -> str:
+        return "action_record_survey_comment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        message = tracker.latest_message or {}
+        text = str(message.get("text") or "").strip()
+        intent = (message.get("intent") or {}).get("name") or ""
+        feedback_id = tracker.get_slot(SURVEY_SLOT)
+        kept = _kept_survey(tracker)
+        remark = re.sub(r"[\W_]+", "", THANKS.sub("", text))
+        if ((feedback_id is None and kept is None) or len(remark) < 2 or text.startswith("/") or QUESTION.search(text)
+                or (intent == "file_complaint" and ASKS_TO_COMPLAIN.search(text))):
+            return [SlotSet(SURVEY_SLOT, None), FollowupAction(NOT_A_COMMENT.get(intent, "action_default_fallback"))]
+        lang = language(tracker)
+        done: list[EventType] = [SlotSet(SURVEY_SLOT, None)]
+        if feedback_id is None and kept is not None:  # the score itself waits for the CRM: the comment joins it
+            items = list(tracker.get_slot(KEPT_FEEDBACK) or [])
+            items[kept] = {**items[kept], "payload": {**items[kept]["payload"], "text": text[:2000]}}
+            say(dispatcher, lang, "utter_survey_comment_thanks")
+            return [*done, SlotSet(KEPT_FEEDBACK, items)]
+        survey_id = int(feedback_id or 0)
+        key = f"comment-{tracker.sender_id}-{survey_id}"
+        try:
+            await crm(lang).feedback_comment(survey_id, text, tracker.sender_id, key)
+        except CrmUnavailable:
+            say(dispatcher, lang, "utter_survey_comment_thanks")
+            return [*done, *keep_comment(tracker, survey_id, text, key)]
+        except CrmError as error:
+            say(dispatcher, lang, "utter_crm_error", message=error.message or error.code)
+            return done
+        say(dispatcher, lang, "utter_survey_comment_thanks")
+        return done
+
+
+def _kept_survey(tracker: Tracker) -> int | None:
+    """Index of the kept survey answer (CRM down when it was given) that has no comment yet."""
+    items = tracker.get_slot(KEPT_FEEDBACK) or []
+    for index in range(len(items) - 1, -1, -1):
+        payload = items[index].get("payload") if isinstance(items[index], dict) else None
+        if isinstance(payload, dict) and payload.get("kind") in SURVEYS and not payload.get("text"):
+            return index
+    return None
 
 
 class ActionAnnounceResolvedTicket(Action):

@@ -8,7 +8,7 @@ from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -26,11 +26,17 @@ from actions.messages import render
 from actions.points import ActionAskRedeemConfirmation
 from actions.recommendations import ActionRecommendProducts
 from actions.repair import (
+    FORM_SLOTS,
+    KNOWLEDGE_ACTION,
     MAX_FAILURES,
+    PAUSED_REQUEST,
+    SKIP_VALUES,
     RepairingFormValidation,
+    cleared,
     digits,
     failed_again,
     is_none_answer,
+    request_after_cancel,
     reset_failures,
 )
 
@@ -92,29 +98,14 @@ for _slot in ASKED_SLOTS:
                                                                                       "__doc__": f"Ask for {_slot}."})
 
 
-# Each form's required slots, as in domain.yml (tests/actions/test_actions_forms.py keeps them equal): the
-# stop actions cannot read them from the domain, which Rasa sends only to validate_* actions
-# (`enable_selective_domain`).
-FORM_SLOTS = {"verify_form": ("phone", "otp_code"),
-              "complaint_form": ("complaint_order", "complaint_text", "complaint_category"),
-              "redeem_form": ("reward_code",), "csat_form": ("csat_score",), "nps_form": ("nps_score",),
-              "suggestion_form": ("suggestion_text",)}
-
-
-# Slots a form keeps besides its required ones, cleared when it is dropped.
-FORM_EXTRA_SLOTS = {"complaint_form": ("complaint_key", "complaint_severity"), "verify_form": ("pending_action",)}
-
-
-def cleared(form: str) -> list[EventType]:
-    names = [*FORM_SLOTS.get(form, ()), *FORM_EXTRA_SLOTS.get(form, ())]
-    return [SlotSet(name, None) for name in names] + [SlotSet("paused_form", None), SlotSet("form_failures", 0.0)]
-
-
 class ActionStopForm(Action):
     """"Stop" inside a form: stop at once, or, when the customer already gave details, ask first.
 
     Either way the form is left (so the yes/no that follows is not taken as a slot value); the
-    details wait in their slots, and `paused_form` names the form until the answer.
+    details wait in their slots, and `paused_form` names the form until the answer. "算了，我想查一下积分"
+    also asks for something else: that is done at once when nothing is lost, else after the "yes".
+    A form's validation that reads a cancel inside a longer answer has already left the form and names
+    it in `paused_form`.
     """
 
     def name(self) -> str:
@@ -122,23 +113,28 @@ class ActionStopForm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        form = (tracker.active_loop or {}).get("name")
+        form = (tracker.active_loop or {}).get("name") or tracker.get_slot("paused_form")
         leave: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         if not form:
             say(dispatcher, tracker, "utter_form_stopped")
             return leave
-        if any(tracker.get_slot(name) is not None for name in FORM_SLOTS.get(form, ())):
+        message = tracker.latest_message or {}
+        request = request_after_cancel(str(message.get("text") or ""), (message.get("intent") or {}).get("name"))
+        # "No order number" is not a detail to lose.
+        if any(tracker.get_slot(name) not in (None, SKIP_VALUES.get(name)) for name in FORM_SLOTS.get(form, ())):
             lang = language(tracker)
             dispatcher.utter_message(text=render("utter_form_stop_confirm", lang), buttons=[
                 {"title": "是的，不用了" if lang == "zh" else "Yes, drop it", "payload": "/affirm"},
                 {"title": "继续" if lang == "zh" else "No, continue", "payload": "/deny"}])
-            return leave + [SlotSet("paused_form", form)]
+            # A question needs its text, gone after the "yes": only an account request waits for it.
+            waiting = request if request != KNOWLEDGE_ACTION else None
+            return leave + [SlotSet("paused_form", form), SlotSet(PAUSED_REQUEST, waiting)]
         say(dispatcher, tracker, "utter_form_stopped")
-        return leave + cleared(form)
+        return leave + cleared(form) + ([FollowupAction(request)] if request else [])
 
 
 class ActionDropForm(Action):
-    """The customer confirmed the stop: forget what the paused form had collected."""
+    """The customer confirmed the stop: forget what the paused form had collected, then do what they asked instead."""
 
     def name(self) -> str:
         return "action_drop_form"
@@ -146,8 +142,10 @@ class ActionDropForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         form = tracker.get_slot("paused_form")
+        request = tracker.get_slot(PAUSED_REQUEST)
         say(dispatcher, tracker, "utter_form_stopped")
-        return cleared(form) if form else []
+        events = cleared(form) if form else [SlotSet(PAUSED_REQUEST, None)]
+        return events + ([FollowupAction(request)] if request else [])
 
 
 class ActionResumeForm(Action):
@@ -162,7 +160,7 @@ class ActionResumeForm(Action):
         if not form:
             dispatcher.utter_message(response="utter_nothing_to_stop")
             return []
-        return [SlotSet("paused_form", None), ActiveLoop(form)]
+        return [SlotSet("paused_form", None), SlotSet(PAUSED_REQUEST, None), ActiveLoop(form)]
 
 
 class ValidateVerifyForm(RepairingFormValidation):

@@ -47,6 +47,14 @@ def keep_feedback(tracker: Tracker, payload: dict[str, Any], key: str) -> list[E
     return [SlotSet(KEPT_FEEDBACK, [*kept, {"payload": payload, "key": key}]), *schedule_retry(RETRY_FIRST_S)]
 
 
+def keep_comment(tracker: Tracker, feedback_id: int, text: str, key: str) -> list[EventType]:
+    """Keep a survey comment the CRM did not take (its score is in), and schedule it with the other writes."""
+    kept = [item for item in tracker.get_slot(KEPT_FEEDBACK) or [] if isinstance(item, dict)]
+    KEPT.labels("feedback").inc()
+    comment = {"comment_for": feedback_id, "payload": {"text": text, "conversation_id": tracker.sender_id}, "key": key}
+    return [SlotSet(KEPT_FEEDBACK, [*kept, comment]), *schedule_retry(RETRY_FIRST_S)]
+
+
 async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Send every kept write once; tell the customer what got in; schedule another try for the rest."""
     events: list[EventType] = []
@@ -73,7 +81,13 @@ async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracke
         left, follow_ups = [], []
         for item in feedback if isinstance(feedback, list) else []:
             try:
-                result = await client.feedback(item["payload"], item["key"])
+                if "comment_for" in item:
+                    payload = item["payload"]
+                    result = await client.feedback_comment(int(item["comment_for"]), payload["text"],
+                                                           payload["conversation_id"], item["key"])
+                    result = {**result, "follow_up_ticket_no": None}  # its ticket was told with the score
+                else:
+                    result = await client.feedback(item["payload"], item["key"])
             except CrmError as error:
                 if error.status not in NEVER_VALID:
                     left.append(item)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -13,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import channel_of, crm, language, say
 from actions.crm_client import CrmError
 from actions.messages import render
+from actions.multi_request import offer_requests, question_beside_requests
 
 logger = logging.getLogger(__name__)
 ARTICLE_SLOT = "kb_article_id"
@@ -27,7 +29,43 @@ def public_url(path: str) -> str:
     return base.rstrip("/") + path
 
 
+async def find_article(tracker: Tracker, question: str, lang: str) -> dict[str, Any] | None:
+    """The CRM's best passage for `question` (None: not confident); CrmError when it cannot answer."""
+    result = await crm(lang).knowledge_answer(question, lang, tracker.sender_id, channel_of(tracker))
+    article = result.get("article")
+    return dict(result) if result.get("answered") and article else None
+
+
+def tell_article(dispatcher: CollectingDispatcher, lang: str, result: dict[str, Any]) -> None:
+    """The passage, its title and its link (with a note when it is in the other language)."""
+    article = result["article"]
+    if result.get("other_language"):
+        say(dispatcher, lang, "utter_knowledge_other_language")
+    dispatcher.utter_message(text=render("utter_knowledge_answer", lang, title=article["title"],
+                                         passage=article["passage"], url=public_url(article["url"])))
+
+
+async def answer_question_beside(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> None:
+    """Answer the help-centre question of a message that also asks for account data, when there is one.
+
+    Best effort: the account answer follows whatever happens here.
+    """
+    split = question_beside_requests(text)
+    if not split:
+        return
+    lang = language(tracker)
+    try:
+        result = await find_article(tracker, split[0], lang)
+    except CrmError as error:
+        logger.warning("knowledge answer failed: %s", error)
+        return
+    if result:
+        tell_article(dispatcher, lang, result)
+
+
 class ActionAnswerFromKnowledge(Action):
+    """Answer from the help centre; a joined account request ("…另外我的积分还有多少") is offered after."""
+
     def name(self) -> str:
         return "action_answer_from_knowledge"
 
@@ -35,27 +73,28 @@ class ActionAnswerFromKnowledge(Action):
                   domain: DomainDict) -> list[EventType]:
         lang = language(tracker)
         message = tracker.latest_message or {}
-        question = (message.get("text") or "").strip()
+        text = (message.get("text") or "").strip()
         intent = (message.get("intent") or {}).get("name")
-        if not question or question.startswith("/"):
+        if not text or text.startswith("/"):
             return self._decline(dispatcher, lang, intent)
+        split = question_beside_requests(text)
         try:
-            result = await crm(lang).knowledge_answer(question, lang, tracker.sender_id, channel_of(tracker))
+            result = await find_article(tracker, split[0] if split else text, lang)
         except CrmError as error:
             logger.warning("knowledge answer failed: %s", error)
             say(dispatcher, lang, "utter_crm_down")
             return [SlotSet(ARTICLE_SLOT, None)]
-        article = result.get("article")
-        if not result.get("answered") or not article:
-            return self._decline(dispatcher, lang, intent)
-        if result.get("other_language"):
-            say(dispatcher, lang, "utter_knowledge_other_language")
-        dispatcher.utter_message(text=render("utter_knowledge_answer", lang, title=article["title"],
-                                             passage=article["passage"], url=public_url(article["url"])))
-        dispatcher.utter_message(text=render("utter_knowledge_ask_helpful", lang), buttons=[
-            {"title": "有帮助" if lang == "zh" else "Yes", "payload": "/affirm"},
-            {"title": "没有帮助" if lang == "zh" else "No", "payload": "/deny"}])
-        return [SlotSet(ARTICLE_SLOT, float(article["id"]))]
+        if not result:
+            events = self._decline(dispatcher, lang, intent)
+        else:
+            tell_article(dispatcher, lang, result)
+            dispatcher.utter_message(text=render("utter_knowledge_ask_helpful", lang), buttons=[
+                {"title": "有帮助" if lang == "zh" else "Yes", "payload": "/affirm"},
+                {"title": "没有帮助" if lang == "zh" else "No", "payload": "/deny"}])
+            events = [SlotSet(ARTICLE_SLOT, float(result["article"]["id"]))]
+        if split and result:
+            offer_requests(dispatcher, split[1], lang)
+        return events
 
     @staticmethod
     def _decline(dispatcher: CollectingDispatcher, lang: str, intent: str | None) -> list[EventType]:

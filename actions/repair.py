@@ -7,11 +7,13 @@ from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import say
+from actions.common import language, say
+from actions.multi_request import QUESTION, REQUESTS
+from actions.session import FORM_TOPICS
 
 MAX_FAILURES = 2  # after this many bad answers to one slot: skip it if optional, else offer buttons and a way out
 # Intents that, recognised this surely, are a question asked mid-form rather than an answer to the form.
@@ -26,13 +28,78 @@ NONE_ANSWER = re.compile(
     r"(?:i )?can'?t remember|i have no order(?: number)?|there is no order|nothing to say)\W*$",
     re.I,
 )
-# What a question looks like. An answer such as "物流配送" or "please add evening delivery slots" can read
-# as an FAQ to the NLU; it is a digression only when it is also phrased as a question.
-QUESTION = re.compile(r"[?？]|吗|呢|怎么|怎样|如何|多少|多久|几天|什么|哪|为什么|能不能|可不可以|是否|"
-                      r"\b(how|what|when|where|why|which|who|can i|can you|do you|does|is there|are there|are you)\b",
-                      re.I)
 CORRECTION = re.compile(r"^\W*(不对|不是|错了|说错了|我是说|应该是|更正|改成|改为|改一下|no\b|sorry\b|oops|"
                         r"wrong|i meant|i mean|actually|correction|change)", re.I)
+
+
+# Each form's required slots, as in domain.yml (tests/actions/test_actions_forms.py keeps them equal): the
+# stop actions cannot read them from the domain, which Rasa sends only to validate_* actions
+# (`enable_selective_domain`).
+FORM_SLOTS = {"verify_form": ("phone", "otp_code"),
+              "complaint_form": ("complaint_order", "complaint_text", "complaint_category"),
+              "redeem_form": ("reward_code",), "csat_form": ("csat_score",), "nps_form": ("nps_score",),
+              "suggestion_form": ("suggestion_text",)}
+
+
+# Slots a form keeps besides its required ones, cleared when it is dropped.
+FORM_EXTRA_SLOTS = {"complaint_form": ("complaint_key", "complaint_severity"), "verify_form": ("pending_action",)}
+
+
+def cleared(form: str) -> list[EventType]:
+    names = [*FORM_SLOTS.get(form, ()), *FORM_EXTRA_SLOTS.get(form, ())]
+    """Forget what `form` collected, and that it was paused."""
+    return [SlotSet(name, None) for name in names] + [SlotSet("paused_form", None), SlotSet(PAUSED_REQUEST, None),
+                                                      SlotSet("form_failures", 0.0)]
+
+
+# What the customer asked for instead, while a stop waits for its confirmation (an action name).
+PAUSED_REQUEST = "paused_request"
+KNOWLEDGE_ACTION = "action_answer_from_knowledge"
+# A cancel that opens a longer message: "算了，我想查一下积分", "never mind, what's my balance". Only these
+# openings: "stop sending me emails" is a complaint, and "没有收到货" a description.
+CANCEL_THEN = re.compile(r"^\W*(?:算了吧?|不用了|不要了|不弄了|不(?:投诉|评价|评|建议|兑换|验证)了|"
+                         r"先不(?:投诉|弄|填|评|兑换)了?|"
+                         r"取消吧?|never ?mind|forget (?:it|that|about it)|scratch that|cancel (?:that|it|this)|"
+                         r"let'?s (?:stop|drop it))(?:[\s,，。.!！;；:：~]+|(?=[\u4e00-\u9fff]))(?P<rest>.*)$", re.I)
+# A silence this long inside a form, then a new request: the form is set aside (shorter than the session's
+# 60 minutes, after which Rasa starts a new session anyway).
+FORM_IDLE_S = 15 * 60
+# Intents that start something new after a silence, unless they belong to the form's own topic.
+FORM_TOPIC_INTENTS = {"complaint_form": {"check_order_status", "check_ticket_status", "file_complaint"},
+                      "redeem_form": {"show_rewards", "check_points_balance", "redeem_reward"},
+                      "verify_form": set()}
+NEW_TOPIC_CONFIDENCE = 0.8
+
+
+def request_after_cancel(text: str, intent: str | None = None) -> str | None:
+    """The action for what a "cancel, and …" message asks for instead (None: nothing, or no cancel)."""
+    match = CANCEL_THEN.match(text.strip())
+    rest = match.group("rest").strip() if match else ""
+    if len(re.sub(r"[\W_]+", "", rest)) < 2:
+        return None
+    for request in REQUESTS:
+        if request.words.search(rest):
+            return request.action
+    return KNOWLEDGE_ACTION if QUESTION.search(rest) or intent == "faq" else None
+
+
+def new_topic_after_silence(tracker: Tracker, form: str) -> str | None:
+    """The action for a new request that ends a long silence inside `form` (None: an answer, or no silence)."""
+    stamps = [float(e.get("timestamp") or 0) for e in tracker.events if e.get("event") == "user"]
+    if len(stamps) < 2 or stamps[-1] - stamps[-2] < FORM_IDLE_S:
+        return None
+    message = tracker.latest_message or {}
+    text = str(message.get("text") or "")
+    intent = message.get("intent") or {}
+    name, confidence = intent.get("name"), float(intent.get("confidence") or 0)
+    if confidence < NEW_TOPIC_CONFIDENCE or name in FORM_TOPIC_INTENTS.get(form, ()) or is_none_answer(text):
+        return None
+    if name == "greet":
+        return "action_greet_customer"
+    for request in REQUESTS:
+        if request.intent == name and request.words.search(text):
+            return request.action
+    return KNOWLEDGE_ACTION if name == "faq" and QUESTION.search(text) else None
 
 
 def is_none_answer(value: Any) -> bool:
@@ -120,8 +187,20 @@ class RepairingFormValidation(FormValidationAction):
                     if name in form_slots and value is not None}
         if not answered:
             return []
+        undo = [SlotSet(name, value_before_message(tracker, name)) for name in answered]
+        form = self.name().removeprefix("validate_")
+        message = tracker.latest_message or {}
+        if CANCEL_THEN.match(str(message.get("text") or "").strip()):
+            # "算了，…" inside a longer message: leave the form before any slot takes it; the stop action
+            # asks before losing details and does what the rest of the message asks.
+            return undo + [SlotSet("requested_slot", None), SlotSet("paused_form", form),
+                           FollowupAction("action_stop_form")]
+        request = new_topic_after_silence(tracker, form)
+        if request:
+            say(dispatcher, tracker, "utter_form_set_aside", topic=FORM_TOPICS[language(tracker)].get(form, form))
+            return [*undo, SlotSet("requested_slot", None), *cleared(form), FollowupAction(request)]
         if answer_digression(dispatcher, tracker):
-            return [SlotSet(name, value_before_message(tracker, name)) for name in answered]
+            return undo
         requested = tracker.get_slot("requested_slot")
         corrected = [name for name in answered if name != requested
                      and value_before_message(tracker, name) not in (None, answered[name])]

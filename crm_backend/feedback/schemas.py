@@ -34,6 +34,21 @@ class FeedbackCreate(BaseModel):
         return self
 
 
+class CommentCreate(BaseModel):
+    """A comment the customer wrote right after a survey answer ("服务很好", "delivery was slow")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000)
+    # The conversation the survey was answered in: a comment only reaches its own conversation's feedback.
+    conversation_id: str = Field(min_length=1, max_length=128)
+
+
+class CommentAdded(BaseModel):
+    feedback_id: int
+    follow_up_ticket_no: str | None = None
+
+
 class FeedbackCreated(BaseModel):
     feedback_id: int
     follow_up_ticket_no: str | None = None

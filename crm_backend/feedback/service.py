@@ -10,12 +10,13 @@ from crm_backend.agent.models import Agent
 from crm_backend.core import events
 from crm_backend.core.db import utcnow
 from crm_backend.customer import service as customer_service
-from crm_backend.feedback.errors import AgentNotFound
+from crm_backend.feedback.errors import AgentNotFound, FeedbackNotFound
 from crm_backend.feedback.models import Feedback
-from crm_backend.feedback.schemas import FeedbackCreate, is_low_score
+from crm_backend.feedback.schemas import CommentCreate, FeedbackCreate, is_low_score
 from crm_backend.text.analyzer import analyze
 from crm_backend.ticket import repository as ticket_repository
 from crm_backend.ticket.errors import TicketNotFound
+from crm_backend.ticket.models import Ticket
 from crm_backend.ticket.schemas import TicketCreate
 from crm_backend.ticket.service import open_ticket
 
@@ -73,4 +74,28 @@ def submit_feedback(session: Session, *, data: FeedbackCreate, handled_by: int |
         follow_up_no = ticket.ticket_no
     if customer_id is not None:
         events.emit(session, events.CustomerChanged(customer_id))
+    return Submitted(feedback, follow_up_no)
+
+
+def add_comment(session: Session, *, feedback_id: int, data: CommentCreate) -> Submitted:
+    """Attach the customer's comment (redacted) to a survey answer of the same conversation.
+
+    A detractor's comment is also appended to the follow-up ticket: it is the reason the agent calls back.
+    """
+    feedback = session.get(Feedback, feedback_id)
+    if feedback is None or feedback.conversation_id != data.conversation_id:
+        raise FeedbackNotFound(feedback_id)
+    analysis = analyze(data.text)
+    feedback.text = f"{feedback.text}\n{analysis.redacted}" if feedback.text else analysis.redacted
+    feedback.sentiment = analysis.sentiment.score
+    follow_up_no = None
+    if feedback.follow_up_ticket_id is not None:
+        ticket = session.get(Ticket, feedback.follow_up_ticket_id)
+        if ticket is not None:
+            ticket.description = f"{ticket.description}\n客户留言 Comment: {analysis.redacted}"
+            ticket.updated_at = utcnow()
+            follow_up_no = ticket.ticket_no
+    session.flush()
+    if feedback.customer_id is not None:
+        events.emit(session, events.CustomerChanged(feedback.customer_id))
     return Submitted(feedback, follow_up_no)

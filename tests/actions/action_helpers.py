@@ -34,3 +34,31 @@ def customer_slots(customer_id: int) -> dict[str, Any]:
 
 def texts(dispatcher: Any) -> str:
     return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+def form_turn(*, text: str, intent: str, candidates: dict[str, Any], active_loop: str, requested: str | None,
+              slots: dict[str, Any] | None = None, confidence: float = 0.99, language: str = "zh",
+              earlier: list[dict[str, Any]] | None = None, selected: str | None = None,
+              entities: list[dict[str, Any]] | None = None, gap_s: float = 0.0) -> Tracker:
+    """A tracker as a form's validation action gets it: the message, then the slot candidates after it.
+
+    `gap_s`: the silence before the message, after the customer's previous message (the form's opening).
+    """
+    ranked = {"name": intent, "confidence": confidence}
+    latest: dict[str, Any] = {"text": text, "intent": ranked, "entities": entities or [], "intent_ranking": [ranked]}
+    if selected:
+        latest["response_selector"] = {"default": {"response": {"intent_response_key": selected,
+                                                                "utter_action": f"utter_{selected}"}}}
+    now = time.time()
+    opening = [{"event": "user", "text": "…", "timestamp": now - gap_s, "parse_data": {}}] if gap_s else []
+    events = [*opening, *(earlier or []), {"event": "user", "text": text, "timestamp": now, "parse_data": latest},
+              {"event": "slot", "name": "requested_slot", "value": requested, "timestamp": now},
+              {"event": "action", "name": active_loop, "timestamp": now},
+              *({"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in candidates.items())]
+    all_slots = {"language": language, "verified": False, "form_failures": 0.0, "requested_slot": requested,
+                 **(slots or {}), **candidates}
+    return Tracker("forms-test", all_slots, latest, events, False, None, {"name": active_loop}, "action_listen")
+
+
+def slot_values(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

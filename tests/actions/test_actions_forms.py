@@ -5,12 +5,10 @@ and stop (with and without details to lose). The same behaviours run end to end 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
-from action_helpers import make_tracker, texts
-from rasa_sdk import Tracker
+from action_helpers import form_turn, make_tracker, slot_values, texts
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import ValidateComplaintForm
@@ -29,30 +27,6 @@ from actions.messages import render
 
 pytestmark = pytest.mark.asyncio
 FAILURES = ("utter_order_no_invalid", "utter_complaint_text_short", "utter_category_invalid", "utter_form_offer_stop")
-
-
-def form_turn(*, text: str, intent: str, candidates: dict[str, Any], active_loop: str, requested: str | None,
-              slots: dict[str, Any] | None = None, confidence: float = 0.99, language: str = "zh",
-              earlier: list[dict[str, Any]] | None = None, selected: str | None = None,
-              entities: list[dict[str, Any]] | None = None) -> Tracker:
-    """A tracker as a form's validation action gets it: the message, then the slot candidates after it."""
-    ranked = {"name": intent, "confidence": confidence}
-    latest: dict[str, Any] = {"text": text, "intent": ranked, "entities": entities or [], "intent_ranking": [ranked]}
-    if selected:
-        latest["response_selector"] = {"default": {"response": {"intent_response_key": selected,
-                                                                "utter_action": f"utter_{selected}"}}}
-    now = time.time()
-    events = [*(earlier or []), {"event": "user", "text": text, "timestamp": now, "parse_data": latest},
-              {"event": "slot", "name": "requested_slot", "value": requested, "timestamp": now},
-              {"event": "action", "name": active_loop, "timestamp": now},
-              *({"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in candidates.items())]
-    all_slots = {"language": language, "verified": False, "form_failures": 0.0, "requested_slot": requested,
-                 **(slots or {}), **candidates}
-    return Tracker("forms-test", all_slots, latest, events, False, None, {"name": active_loop}, "action_listen")
-
-
-def slot_values(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 def said(dispatcher: CollectingDispatcher, response: str, lang: str = "zh") -> bool:

@@ -6,9 +6,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from action_helpers import make_tracker, texts
+from action_helpers import SERVICE_TOKEN, customer_slots, make_tracker, texts
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.account import ActionShowPointsBalance
 from actions.knowledge import ActionAnswerFromKnowledge, ActionRecordKnowledgeFeedback
 
 pytestmark = pytest.mark.asyncio
@@ -92,3 +93,39 @@ async def test_a_crm_that_is_down_gets_a_polite_message(monkeypatch: pytest.Monk
     monkeypatch.setenv("CRM_URL", "http://127.0.0.1:9")
     dispatcher, events = await answer("how do I return an item", "en")
     assert "isn't reachable" in texts(dispatcher) and slots_of(events) == {"kb_article_id": None}
+
+
+@pytest.mark.parametrize(("text", "language", "title"), [
+    ("退款多久能到账？另外我的积分还有多少", "zh", "退款多久到账？"),
+    ("how long does the refund take? and how many points do i have", "en", "How long does a refund take?"),
+])
+async def test_a_question_and_an_account_request_in_one_message_read_as_a_question(
+        crm_url: str, text: str, language: str, title: str) -> None:
+    """The help-centre part is answered; the account part is offered as a button, not dropped."""
+    dispatcher, _ = await answer(text, language)
+    assert title in texts(dispatcher)
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/check_points_balance"]
+
+
+@pytest.mark.parametrize(("text", "language", "title"), [
+    ("退款多久能到账？另外我的积分还有多少", "zh", "退款多久到账？"),
+    ("how long does the refund take? and how many points do i have", "en", "How long does a refund take?"),
+])
+async def test_a_question_and_an_account_request_in_one_message_read_as_the_request(
+        crm_url: str, text: str, language: str, title: str) -> None:
+    """The account action answers the help-centre part first, then the balance."""
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text=text, intent="check_points_balance", language=language,
+                           slots=customer_slots(3), sender="kb-combined")
+    await ActionShowPointsBalance().run(dispatcher, tracker, {})
+    said = texts(dispatcher)
+    balance = await points_balance(crm_url, 3)
+    assert title in said and f"{balance:,}" in said and said.index(title) < said.index(f"{balance:,}"), said
+
+
+async def points_balance(crm_url: str, customer_id: int) -> int:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{crm_url}/api/v1/customers/{customer_id}/points",
+                               headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as r:
+            assert r.status == 200, await r.text()
+            return int((await r.json())["balance"])

@@ -190,3 +190,26 @@ def test_off_topic_two_requests_and_an_upset_customer_in_the_widget(
     assert "抱歉" in upset and re.search(r"订单号|投诉", upset), upset
     widget.screenshot(artifacts / "widget-understanding.png")
     context.close()
+
+
+def test_a_cancel_with_a_new_request_and_a_question_with_a_request_in_the_widget(
+    stack: Stack, browser: Browser, artifacts: Path
+) -> None:
+    """Leaving a form for another request, and a help question beside an account request (issue 15)."""
+    expected = balance(stack)
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{stack.crm_url}/demo?visitor=customer&lang=zh")
+    widget = Widget(page).open()
+    widget.send("我要投诉")
+    widget.send("没有")
+    left = widget.send("算了，我想查一下积分")
+    assert "已经停止" in " ".join(left) and expected in numbers_in(left), left
+    both = widget.send("how long does the refund take? and how many points do i have")
+    assert "How long does a refund take?" in " ".join(both), both
+    offered = page.locator(".kefu-msg-bot button", has_text="check your points").count()
+    assert expected in numbers_in(both) or offered, both
+    widget.screenshot(artifacts / "widget-repair.png")
+    tickets = stack.crm("GET", f"/customers/{WANG_WEI}/tickets", params={"limit": 100}).json()["items"]
+    assert not any("想查一下积分" in (t.get("summary") or "") for t in tickets), "the switch was filed as a complaint"
+    context.close()

@@ -84,3 +84,52 @@ def test_idempotency(client: TestClient, service_headers: dict, session: Session
     other = client.post("/api/v1/feedback", headers=headers, json={**body, "score": 3})
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
     assert (count(session, Feedback), count(session, Ticket)) == n
+
+
+def test_a_comment_after_a_detractor_score_reaches_the_feedback_and_its_follow_up_ticket(
+        client: TestClient, service_headers: dict, session: Session) -> None:
+    created = client.post("/api/v1/feedback", headers=service_headers, json={
+        "customer_id": 2, "kind": "nps", "score": 3, "channel": "web", "conversation_id": "conv-c1"}).json()
+    body = {"text": "快递太慢了，打了13800000009也没人接", "conversation_id": "conv-c1"}
+    headers = {**service_headers, "Idempotency-Key": "comment-c1"}
+    first = client.post(f"/api/v1/feedback/{created['feedback_id']}/comment", headers=headers, json=body)
+    again = client.post(f"/api/v1/feedback/{created['feedback_id']}/comment", headers=headers, json=body)
+    assert first.status_code == 200, first.text
+    assert again.json() == first.json() == {"feedback_id": created["feedback_id"],
+                                             "follow_up_ticket_no": created["follow_up_ticket_no"]}
+    row = session.get(Feedback, created["feedback_id"])
+    assert row is not None and row.text is not None
+    assert "快递太慢了" in row.text and "13800000009" not in row.text and row.text.count("快递太慢了") == 1
+    assert row.sentiment is not None and row.sentiment < 0
+    ticket = session.scalars(select(Ticket).where(Ticket.ticket_no == created["follow_up_ticket_no"])).one()
+    assert ticket.description.count("客户留言 Comment: 快递太慢了") == 1 and "13800000009" not in ticket.description
+
+
+def test_a_comment_after_a_promoter_score_has_no_ticket(client: TestClient, service_headers: dict,
+                                                        session: Session) -> None:
+    created = client.post("/api/v1/feedback", headers=service_headers, json={
+        "kind": "nps", "score": 10, "channel": "web", "conversation_id": "conv-c2"}).json()
+    r = client.post(f"/api/v1/feedback/{created['feedback_id']}/comment", headers=service_headers,
+                    json={"text": "Great service, thanks!", "conversation_id": "conv-c2"})
+    assert r.status_code == 200 and r.json()["follow_up_ticket_no"] is None
+    row = session.get(Feedback, created["feedback_id"])
+    assert row is not None and row.text == "Great service, thanks!" and (row.sentiment or 0) > 0
+
+
+def test_a_comment_for_another_conversation_or_unknown_feedback_is_refused(
+        client: TestClient, service_headers: dict, session: Session) -> None:
+    created = client.post("/api/v1/feedback", headers=service_headers, json={
+        "kind": "csat", "score": 4, "channel": "web", "conversation_id": "conv-c3"}).json()
+    other = client.post(f"/api/v1/feedback/{created['feedback_id']}/comment",
+                        headers={**service_headers, "Accept-Language": "zh-CN"},
+                        json={"text": "hello", "conversation_id": "conv-other"})
+    assert other.status_code == 404 and other.json()["error"]["code"] == "feedback_not_found"
+    assert "未找到评价" in other.json()["error"]["message"]
+    missing = client.post("/api/v1/feedback/999999/comment", headers=service_headers,
+                          json={"text": "hello", "conversation_id": "conv-c3"})
+    assert missing.status_code == 404
+    empty = client.post(f"/api/v1/feedback/{created['feedback_id']}/comment", headers=service_headers,
+                        json={"text": "", "conversation_id": "conv-c3"})
+    assert empty.status_code == 422
+    row = session.get(Feedback, created["feedback_id"])
+    assert row is not None and row.text is None
