@@ -101,22 +101,24 @@ def strongly_negative(analysis: TextAnalysis) -> bool:
     return sentiment.get("label") == "negative" and abs(float(sentiment.get("score") or 0)) >= UPSET_SCORE
 
 
-async def offer_complaint_if_upset(dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient) -> None:
-    """An angry "still hasn't moved!" read as a status question gets its answer, then an apology and the
-    offer of a complaint: whichever intent won, an upset customer is not left with a status line only."""
+async def offer_complaint_if_upset(dispatcher: CollectingDispatcher, tracker: Tracker, client: CrmClient) -> bool:
+    """An angry "still hasn't moved!" read as a status question or a help question gets its answer, then an
+    apology and the offer of a complaint: whichever intent won, an upset customer is not left with a status
+    line or a policy paragraph only. True when the offer was made."""
     text = ((tracker.latest_message or {}).get("text") or "").strip()
     if not text or text.startswith("/"):
-        return
+        return False
     try:
         analysis = await client.analyse(text)
     except CrmError:
-        return  # the answer was given; the offer is a courtesy that needs the CRM
+        return False  # the answer was given; the offer is a courtesy that needs the CRM
     if not strongly_negative(analysis):
-        return
+        return False
     lang = language(tracker)
     dispatcher.utter_message(text=render("utter_complaint_offer", lang), buttons=[
         {"title": "提交投诉" if lang == "zh" else "File a complaint", "payload": "/file_complaint"},
         {"title": "转人工" if lang == "zh" else "Talk to a human", "payload": "/request_human"}])
+    return True
 
 
 async def _infer_category(tracker: Tracker, text: str) -> list[EventType]:

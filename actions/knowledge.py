@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import channel_of, crm, language, say
+from actions.complaints import offer_complaint_if_upset
 from actions.crm_client import CrmError
 from actions.messages import render
 from actions.multi_request import offer_requests, question_beside_requests
@@ -88,6 +89,9 @@ class ActionAnswerFromKnowledge(Action):
             events = self._decline(dispatcher, lang, intent)
         else:
             tell_article(dispatcher, lang, result)
+            # An upset customer ("退款两周了还没到，太离谱了") gets the complaint offer instead of "did this help?".
+            if await offer_complaint_if_upset(dispatcher, tracker, crm(lang)):
+                return [SlotSet(ARTICLE_SLOT, None)]
             dispatcher.utter_message(text=render("utter_knowledge_ask_helpful", lang), buttons=[
                 {"title": "有帮助" if lang == "zh" else "Yes", "payload": "/affirm"},
                 {"title": "没有帮助" if lang == "zh" else "No", "payload": "/deny"}])
