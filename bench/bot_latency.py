@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -145,9 +146,14 @@ async def load(port: int, users: int, per_user: int, kefu: bool, per_conversatio
         for i in range(users):
             await one(session, url, f"bench-{port}-{users}-{i}-warmup", metadata[i])
 
+        # New conversations in every call: reusing the senders of an earlier round made every round's
+        # trackers longer than the last, and Rasa's time per turn grows with the tracker (p50 85 → 175 ms
+        # over 7 rounds of bench/broker_overhead.py, for both servers alike).
+        run = uuid.uuid4().hex[:8]
+
         async def user(i: int) -> None:
             for n in range(per_user):
-                sender = f"bench-{port}-{users}-{i}-{n // per_conversation}"
+                sender = f"bench-{port}-{users}-{i}-{n // per_conversation}-{run}"
                 latencies.append(await one(session, url, sender, metadata[i]))
 
         started = time.perf_counter()

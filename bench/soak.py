@@ -206,6 +206,22 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children (its process group), in seconds."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != pid:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def start_stack(work: Path, model: Path) -> tuple[Processes, dict[str, int]]:
     procs = Processes(work)
     base = stack_env(work, CRM_PORT, ACTIONS_PORT)
@@ -238,16 +254,28 @@ def soak(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, Any]:
         f"for {args.minutes} min")
     tally = Tally()
     rss: dict[str, dict[str, float]] = {"start": {n: rss_mb(p) for n, p in pids.items()}}
+    cpu: list[dict[str, float]] = []
 
     async def run() -> None:
         async def sample_rss() -> None:
             await asyncio.sleep(5 * 60)
             rss["minute_5"] = {n: rss_mb(p) for n, p in pids.items()}
 
+        async def sample_cpu() -> None:
+            # Which process the time goes to, minute by minute: where a drift in latency comes from.
+            before = {n: cpu_seconds(p) for n, p in pids.items()}
+            for _ in range(args.minutes):
+                await asyncio.sleep(60)
+                now = {n: cpu_seconds(p) for n, p in pids.items()}
+                cpu.append({n: round(now[n] - before[n], 1) for n in pids})
+                before = now
+
         sampler = asyncio.create_task(sample_rss()) if args.minutes > 5 else None
+        cpu_sampler = asyncio.create_task(sample_cpu())
         await users(args.users, args.minutes * 60, tally, rate_gate(target), seed=11)
         if sampler is not None:
             await sampler
+        cpu_sampler.cancel()
 
     asyncio.run(run())
     rss["end"] = {n: rss_mb(p) for n, p in pids.items()}
@@ -266,6 +294,7 @@ def soak(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, Any]:
         "p95_change_pct": round(100 * (last_f["p95_ms"] - first_f["p95_ms"]) / first_f["p95_ms"], 1)
         if first and last else None,
         "rss_mb": rss, "rss_growth_pct_since_minute_5": growth, "per_minute": minutes,
+        "cpu_seconds_per_minute": cpu,
         "turns": len(tally.samples), "lost_turns": tally.lost, "errors": len(tally.errors),
         "error_examples": tally.errors[:5],
     }

@@ -1,13 +1,15 @@
-"""Goodwill gestures: bonus points an agent grants a customer from the console, within limits.
+"""Goodwill gestures: bonus points or a coupon an agent grants a customer from the console, within limits.
 
 Two limits apply to each grant: one by the agent's role and one by the customer's tier (value customers
-get more room), both set by a supervisor (console setting `gesture_limits`). Points go through the
-points ledger (idempotent: a double-click grants once); the grant is audited and its reason recorded on
-the conversation's ticket (one is opened when the conversation has none).
+get more room), both set by a supervisor (console setting `gesture_limits`). A coupon (any reward of the
+catalogue) counts at its price in points. Both go through the points ledger (idempotent: a double-click
+grants once); the grant is audited and its reason recorded on the conversation's ticket (one is opened
+when the conversation has none).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,8 +21,10 @@ from crm_backend.handoff import conversation, tickets
 from crm_backend.handoff.audit import audit
 from crm_backend.handoff.models import Handoff
 from crm_backend.handoff.settings import DEFAULT_GESTURE_LIMITS
+from crm_backend.points import repository as points_repository
 from crm_backend.points import service as points
-from crm_backend.points.models import PointsEntry
+from crm_backend.points.errors import RewardNotFound
+from crm_backend.points.models import PointsEntry, Reward
 from crm_backend.ticket import repository as ticket_repository
 from crm_backend.ticket.models import TicketStatusChange
 
@@ -53,19 +57,46 @@ def customer_of(session: Session, handoff: Handoff) -> Customer:
     return customer
 
 
-def grant(session: Session, *, handoff: Handoff, agent: Agent, points_to_grant: int, reason: str, key: str,
-          limits: dict[str, Any] | None) -> tuple[PointsEntry, int]:
-    """Credit the points once per `key`, audit the grant and note it on the ticket. Flushes.
+@dataclass
+class Granted:
+    entry: PointsEntry
+    limit: int
+    value: int  # points, or the coupon's price in points
+    reward: Reward | None
 
-    Returns the ledger entry and the limit the grant was checked against.
-    """
+
+def coupons_within(session: Session, *, limit: int) -> list[Reward]:
+    """The rewards an agent may give as a coupon under `limit` (active, in stock, priced within it)."""
+    rewards, _ = points.list_rewards(session, limit=100, offset=0)
+    return [r for r in rewards if r.cost_points <= limit and (r.stock is None or r.stock > 0)]
+
+
+def grant(session: Session, *, handoff: Handoff, agent: Agent, points_to_grant: int | None, reward_code: str | None,
+          reason: str, key: str, limits: dict[str, Any] | None) -> Granted:
+    """Credit the points or give the coupon once per `key`, audit the grant and note it on the ticket. Flushes."""
     conversation.require_holder(handoff, agent)
     customer = customer_of(session, handoff)
     limit = limit_for(limits or {}, role=agent.role, tier=customer.tier)
-    if points_to_grant > limit:
-        raise OverLimit(points_to_grant, limit)
-    entry = points.adjust(session, customer_id=customer.id, points=points_to_grant,
-                          reason=f"补偿 Goodwill: {reason}", key=f"goodwill:{handoff.id}:{key}")
+    ledger_key = f"goodwill:{handoff.id}:{key}"
+    reward = None
+    if reward_code is not None:
+        found = points_repository.reward_by_code(session, reward_code)
+        if found is None or not found.active:
+            raise RewardNotFound(reward_code)
+        value, what = found.cost_points, f"coupon {found.code}"
+        if value > limit:
+            raise OverLimit(value, limit)
+        given = points.grant_reward(session, customer_id=customer.id, reward_code=found.code, reason=reason,
+                                    key=ledger_key)
+        entry = session.get(PointsEntry, given.redemption.points_entry_id)
+        assert entry is not None
+        reward = given.reward
+    else:
+        value, what = int(points_to_grant or 0), f"+{points_to_grant} points"
+        if value > limit:
+            raise OverLimit(value, limit)
+        entry = points.adjust(session, customer_id=customer.id, points=value, reason=f"补偿 Goodwill: {reason}",
+                              key=ledger_key)
     if not handoff.ticket_no:
         ticket_no = tickets.create_for_handoff(session, handoff=handoff, agent=agent, description=None,
                                                severity="low")
@@ -74,9 +105,10 @@ def grant(session: Session, *, handoff: Handoff, agent: Agent, points_to_grant: 
     if ticket is not None:
         session.add(TicketStatusChange(ticket_id=ticket.id, from_status=ticket.status, to_status=ticket.status,
                                        actor=f"agent:{agent.username}",
-                                       note=f"[goodwill +{points_to_grant} points] {reason}"[:500]))
+                                       note=f"[goodwill {what}] {reason}"[:500]))
     audit(session, agent=agent, action="gesture", handoff_id=handoff.id,
-          details={"customer_id": customer.id, "points": points_to_grant, "reason": reason, "limit": limit,
-                   "entry_id": entry.id})
+          details={"customer_id": customer.id, "points": value if reward is None else 0,
+                   "reward": reward.code if reward is not None else None, "value": value, "reason": reason,
+                   "limit": limit, "entry_id": entry.id})
     session.flush()
-    return entry, limit
+    return Granted(entry, limit, value, reward)

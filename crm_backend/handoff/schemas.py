@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from crm_backend.core.bounds import DbId
 
@@ -37,13 +37,31 @@ class HandoffCreated(BaseModel):
 
 
 class GestureIn(BaseModel):
-    points: int = Field(ge=1, le=1_000_000)
+    """Bonus points, or a coupon from the rewards catalogue (its code): one of the two."""
+
+    points: int | None = Field(default=None, ge=1, le=1_000_000)
+    reward_code: str | None = Field(default=None, min_length=1, max_length=32)
     reason: str = Field(min_length=2, max_length=300)
+
+    @model_validator(mode="after")
+    def _one_gesture(self) -> GestureIn:
+        if (self.points is None) == (self.reward_code is None):
+            raise ValueError("give either points or a reward_code")
+        return self
+
+
+class CouponOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    value_points: int
 
 
 class GestureOut(BaseModel):
     entry_id: int
-    points: int
+    points: int  # points credited (0 for a coupon)
+    value_points: int  # what the limit was checked against: the points, or the coupon's price
+    coupon: CouponOut | None = None
     balance_after: int
     limit: int
     ticket_no: str | None
@@ -53,6 +71,7 @@ class GestureLimitOut(BaseModel):
     limit: int
     tier: str | None
     role: str
+    coupons: list[CouponOut] = []  # the catalogue's rewards within the limit
 
 
 class TimerOut(BaseModel):

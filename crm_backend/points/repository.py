@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_backend.points.models import PointsAccount, PointsEntry, Reward
+from crm_backend.points.models import PointsAccount, PointsEntry, Redemption, Reward
 
 
 def account(session: Session, customer_id: int, *, lock: bool = False) -> PointsAccount | None:
@@ -73,3 +73,7 @@ def active_rewards(session: Session, *, limit: int, offset: int) -> tuple[list[R
     query = select(Reward).where(Reward.active.is_(True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     return list(session.scalars(query.order_by(Reward.cost_points, Reward.code).limit(limit).offset(offset))), total
+
+
+def redemption_by_entry(session: Session, entry_id: int) -> Redemption | None:
+    return session.scalars(select(Redemption).where(Redemption.points_entry_id == entry_id)).first()

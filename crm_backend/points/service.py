@@ -237,3 +237,35 @@ def redeem(session: Session, *, customer_id: int, reward_code: str, quantity: in
     redemption.points_entry_id = entry.id
     session.flush()
     return Redeemed(redemption, reward, account.balance)
+
+
+def grant_reward(session: Session, *, customer_id: int, reward_code: str, reason: str, key: str,
+                 now: datetime | None = None) -> Redeemed:
+    """Give a reward (a coupon, a gift) free of points, as goodwill; once per `key`.
+
+    The grant is a redemption with no points spent (status `goodwill`) and a zero-point ledger line, so the
+    customer's history shows it and a replayed key finds it. 404 `reward_not_found`, 409 `out_of_stock`.
+    """
+    now = now or utcnow()
+    account = lock_account(session, customer_id=customer_id)
+    existing = repository.entry_by_key(session, customer_id, key)
+    if existing is not None:
+        redemption = repository.redemption_by_entry(session, existing.id)
+        reward = session.get(Reward, redemption.reward_id) if redemption is not None else None
+        if redemption is None or reward is None:
+            raise ValidationFailed("This key was used for another ledger entry", "该幂等键已用于其他积分记录")
+        return Redeemed(redemption, reward, account.balance)
+    reward = repository.reward_by_code(session, reward_code, lock=True)
+    if reward is None or not reward.active:
+        raise RewardNotFound(reward_code)
+    if reward.stock is not None and reward.stock < 1:
+        raise OutOfStock(reward.code, reward.stock)
+    if reward.stock is not None:
+        reward.stock -= 1
+    entry = _append(session, account, kind="adjust", points=0, key=key, now=now,
+                    reason=f"补偿 Goodwill {reward.code}: {reason}")
+    redemption = Redemption(customer_id=customer_id, reward_id=reward.id, quantity=1, points_spent=0,
+                            status="goodwill", points_entry_id=entry.id, created_at=now)
+    session.add(redemption)
+    session.flush()
+    return Redeemed(redemption, reward, account.balance)

@@ -103,6 +103,17 @@ def test_vip_complaint_summary_suggestion_and_slash_shortcut(crm: tuple[str, str
             page.get_by_test_id("gesture-reason").fill("再补偿一些")
             page.get_by_test_id("gesture-submit").click()
             expect(page.get_by_test_id("flash")).to_contain_text("超出")
+            # A coupon instead of points: the catalogue's coupons within the limit are offered, given once.
+            offered = page.get_by_test_id("gesture-kind").locator("option").all_inner_texts()
+            assert offered == ["积分", "10元优惠券 (500)"], offered
+            page.get_by_test_id("gesture-kind").select_option("COUPON10")
+            expect(page.get_by_test_id("gesture-points")).to_be_hidden()
+            page.get_by_test_id("gesture-reason").fill("包裹丢失补偿")
+            page.get_by_test_id("gesture-submit").dblclick()
+            expect(page.get_by_test_id("flash")).to_contain_text("已发放10元优惠券")
+            entries = httpx.get(f"{crm_url}/api/v1/customers/1/points/entries?kind=adjust&limit=50",
+                                headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()["items"]
+            assert sum("COUPON10" in e["reason"] and "包裹丢失补偿" in e["reason"] for e in entries) == 1, entries
 
             # 5. A first-response breach alerts the supervisor: tight targets, a new urgent VIP handoff nobody answers.
             boss = browser.new_page(viewport={"width": 1400, "height": 1000})

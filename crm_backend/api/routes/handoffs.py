@@ -29,6 +29,7 @@ from crm_backend.handoff import assignment, conversation, errors, gestures, live
 from crm_backend.handoff.audit import audit
 from crm_backend.handoff.models import Handoff, HandoffMessage
 from crm_backend.handoff.schemas import (
+    CouponOut,
     GestureIn,
     GestureLimitOut,
     GestureOut,
@@ -44,6 +45,7 @@ from crm_backend.handoff.schemas import (
     TransferIn,
 )
 from crm_backend.handoff.settings import console_settings
+from crm_backend.points.models import Reward
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/handoffs", tags=["handoffs"])
@@ -131,25 +133,26 @@ def gesture_limit(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) 
     """The most goodwill points this agent may grant this conversation's customer at once."""
     handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
     customer = gestures.customer_of(session, handoff)
-    limits = console_settings(session)["gesture_limits"]
-    return GestureLimitOut(limit=gestures.limit_for(limits, role=agent.role, tier=customer.tier), tier=customer.tier,
-                           role=agent.role)
+    limit = gestures.limit_for(console_settings(session)["gesture_limits"], role=agent.role, tier=customer.tier)
+    return GestureLimitOut(limit=limit, tier=customer.tier, role=agent.role,
+                           coupons=[coupon_out(r) for r in gestures.coupons_within(session, limit=limit)])
 
 
 @router.post("/{handoff_id}/gestures", response_model=GestureOut, status_code=201,
-             responses=error_responses(409, 422))
+             responses=error_responses(404, 409, 422))
 def grant_gesture(handoff_id: IdPath, body: GestureIn, session: SessionDep, agent: CurrentAgent,
                   idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
                   ) -> GestureOut:
-    """Grant goodwill points within the agent's limits; the same Idempotency-Key grants once (double-click)."""
+    """Grant goodwill points or a coupon within the agent's limits; the same Idempotency-Key grants once."""
     def write() -> GestureOut:
         handoff = service.get_visible(session, handoff_id=handoff_id, agent=agent)
-        entry, limit = gestures.grant(session, handoff=handoff, agent=agent, points_to_grant=body.points,
-                                      reason=body.reason.strip(), key=idempotency_key,
-                                      limits=console_settings(session)["gesture_limits"])
+        granted = gestures.grant(session, handoff=handoff, agent=agent, points_to_grant=body.points,
+                                 reward_code=body.reward_code, reason=body.reason.strip(), key=idempotency_key,
+                                 limits=console_settings(session)["gesture_limits"])
         live.announce(session, "gesture", handoff_id)
-        return GestureOut(entry_id=entry.id, points=entry.points, balance_after=entry.balance_after, limit=limit,
-                          ticket_no=handoff.ticket_no)
+        return GestureOut(entry_id=granted.entry.id, points=granted.entry.points, value_points=granted.value,
+                          coupon=coupon_out(granted.reward) if granted.reward is not None else None,
+                          balance_after=granted.entry.balance_after, limit=granted.limit, ticket_no=handoff.ticket_no)
 
     return idempotency.run_once(session, scope=f"gesture:{handoff_id}", key=idempotency_key,
                                 payload=body.model_dump(mode="json"), model=GestureOut, write=write)
@@ -274,3 +277,7 @@ async def resolve(handoff_id: IdPath, session: SessionDep, agent: CurrentAgent) 
         return ResolveOut(resolved=changed, csat_requested=csat, handoff=present.handoffs(session, [handoff])[0])
 
     return await run_in_threadpool(answer)
+
+
+def coupon_out(reward: Reward) -> CouponOut:
+    return CouponOut(code=reward.code, name_zh=reward.name_zh, name_en=reward.name_en, value_points=reward.cost_points)

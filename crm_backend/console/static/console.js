@@ -161,6 +161,14 @@
     state.gestureFor = h.id;
     state.gestureKey = state.gestureKey || newKey();
     $("gesture-limit").textContent = tf("gesture_limit", { limit: limit.limit, tier: kefuLabel("tier", limit.tier) });
+    // Points, or a coupon of the catalogue priced within the limit (it counts at its price in points).
+    var kind = $("gesture-kind");
+    kind.replaceChildren(new Option(t("gesture_kind_points"), ""));
+    (limit.coupons || []).forEach(function (c) {
+      kind.appendChild(new Option((kefuLang() === "zh" ? c.name_zh : c.name_en) + " (" + c.value_points + ")", c.code));
+    });
+    kind.value = "";
+    $("gesture-points").hidden = false;
     form.hidden = false;
   }
   function newKey() {
@@ -245,16 +253,25 @@
       var body = v === "supervisor" ? { to_supervisor: true } : v === "queue" ? { to_queue: true } : { agent_id: Number(v) };
       act("POST", "/handoffs/" + state.current + "/transfer", body).catch(function () {});
     });
+    $("gesture-kind").addEventListener("change", function () {
+      $("gesture-points").hidden = Boolean($("gesture-kind").value);  // a coupon has its own value
+      state.gestureKey = newKey();
+    });
     $("gesture-form").addEventListener("submit", function (event) {
       event.preventDefault();
-      var points = Number($("gesture-points").value), reason = $("gesture-reason").value.trim();
-      if (!(points >= 1) || reason.length < 2) { $("flash").textContent = t("gesture_fill"); return; }
+      var coupon = $("gesture-kind").value, points = Number($("gesture-points").value);
+      var reason = $("gesture-reason").value.trim();
+      if ((!coupon && !(points >= 1)) || reason.length < 2) { $("flash").textContent = t("gesture_fill"); return; }
       var key = state.gestureKey || (state.gestureKey = newKey());
-      kefuApi("POST", "/handoffs/" + state.current + "/gestures", { points: points, reason: reason },
+      var body = coupon ? { reward_code: coupon, reason: reason } : { points: points, reason: reason };
+      kefuApi("POST", "/handoffs/" + state.current + "/gestures", body,
               { "Idempotency-Key": key }).then(function (granted) {
         state.gestureKey = newKey();  // the next grant is a new one
         $("gesture-points").value = ""; $("gesture-reason").value = "";
-        $("flash").textContent = tf("gesture_done", { points: granted.points, balance: granted.balance_after });
+        $("flash").textContent = granted.coupon
+          ? tf("gesture_coupon_done", { coupon: kefuLang() === "zh" ? granted.coupon.name_zh : granted.coupon.name_en,
+                                        value: granted.value_points })
+          : tf("gesture_done", { points: granted.points, balance: granted.balance_after });
       }).catch(function (error) {
         if (error.status === 422 || error.status === 409) state.gestureKey = newKey();  // refused: nothing was granted
         $("flash").textContent = error.message;

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_backend.handoff.models import AuditLog
-from crm_backend.points.models import PointsAccount
+from crm_backend.points.models import PointsAccount, PointsEntry, Redemption
 from crm_backend.ticket.models import Ticket, TicketStatusChange
 from testing.handoff import another_client, handoff_body, login
 
@@ -42,7 +42,8 @@ def test_a_gesture_within_the_limit_is_granted_once_audited_and_noted_on_a_ticke
     login(client, "agent1")
     assert client.post(f"/api/v1/handoffs/{hid}/claim").status_code == 200
     limit = client.get(f"/api/v1/handoffs/{hid}/gestures").json()
-    assert limit == {"limit": 500, "tier": "diamond", "role": "agent"}  # the role's limit is the lower one
+    assert {k: limit[k] for k in ("limit", "tier", "role")} == {"limit": 500, "tier": "diamond", "role": "agent"}
+    assert [c["code"] for c in limit["coupons"]] == ["COUPON10"]  # the role's limit is the lower one (500)
     before = balance(session, 1)
     status, body = grant(client, hid, 300, "dlg-1")
     assert status == 201, body
@@ -97,3 +98,53 @@ def test_only_the_holder_or_a_supervisor_grants_and_only_to_a_known_customer(
     assert client.post(f"/api/v1/handoffs/{hid}/gestures", json={"points": 10, "reason": "sorry"}).status_code == 422
     status, _ = grant(client, hid, 0, "dlg-6")
     assert status == 422
+
+
+def give_coupon(client: TestClient, hid: int, code: str, key: str, lang: str = "en") -> tuple[int, dict[str, Any]]:
+    response = client.post(f"/api/v1/handoffs/{hid}/gestures", json={"reward_code": code, "reason": "parcel lost"},
+                           headers={"Idempotency-Key": key, "Accept-Language": lang})
+    return response.status_code, response.json()
+
+
+def test_a_coupon_within_the_limit_is_given_once_through_the_ledger_and_noted(
+        client: TestClient, service_headers: dict[str, str], session: Session) -> None:
+    hid = escalate(client, service_headers, "c-coupon-ok", customer_id=1)
+    login(client, "agent1")
+    assert client.post(f"/api/v1/handoffs/{hid}/claim").status_code == 200
+    before = balance(session, 1)
+    redemptions_before = count_goodwill(session, 1)
+    status, body = give_coupon(client, hid, "COUPON10", "cpn-1")
+    again_status, again = give_coupon(client, hid, "COUPON10", "cpn-1")  # the double-click
+    assert status == 201 and again_status == 201 and again == body, body
+    assert body["points"] == 0 and body["value_points"] == 500 and body["coupon"]["name_zh"] == "10元优惠券"
+    assert balance(session, 1) == before and count_goodwill(session, 1) == redemptions_before + 1
+    entry = session.get(PointsEntry, body["entry_id"])
+    assert entry is not None and entry.points == 0 and "COUPON10" in entry.reason and "parcel lost" in entry.reason
+    ticket = session.scalars(select(Ticket).where(Ticket.ticket_no == body["ticket_no"])).one()
+    notes = [c.note or "" for c in session.scalars(select(TicketStatusChange).where(
+        TicketStatusChange.ticket_id == ticket.id))]
+    assert sum("[goodwill coupon COUPON10] parcel lost" in n for n in notes) == 1
+    audited = [json.loads(a.details) for a in session.scalars(select(AuditLog).where(AuditLog.action == "gesture"))]
+    assert [a["reward"] for a in audited if a.get("reward")] == ["COUPON10"]
+
+
+def test_a_coupon_over_the_limit_or_unknown_is_refused_and_gives_nothing(
+        client: TestClient, service_headers: dict[str, str], session: Session) -> None:
+    hid = escalate(client, service_headers, "c-coupon-over", customer_id=1)
+    login(client, "agent1")
+    assert client.post(f"/api/v1/handoffs/{hid}/claim").status_code == 200
+    before = count_goodwill(session, 1)
+    status, body = give_coupon(client, hid, "COUPON50", "cpn-2", lang="zh")  # 2,000 points > the agent's 500
+    assert status == 422 and body["error"]["code"] == "over_limit" and "2000" in body["error"]["message"]
+    status, body = give_coupon(client, hid, "NOSUCH", "cpn-3")
+    assert status == 404 and body["error"]["code"] == "reward_not_found"
+    both = client.post(f"/api/v1/handoffs/{hid}/gestures", headers={"Idempotency-Key": "cpn-4"},
+                       json={"points": 10, "reward_code": "COUPON10", "reason": "sorry"})
+    assert both.status_code == 422
+    assert count_goodwill(session, 1) == before
+
+
+def count_goodwill(session: Session, customer_id: int) -> int:
+    session.expire_all()
+    return len(session.scalars(select(Redemption).where(Redemption.customer_id == customer_id,
+                                                        Redemption.status == "goodwill")).all())
