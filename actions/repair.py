@@ -46,8 +46,8 @@ FORM_EXTRA_SLOTS = {"complaint_form": ("complaint_key", "complaint_severity"), "
 
 
 def cleared(form: str) -> list[EventType]:
-    names = [*FORM_SLOTS.get(form, ()), *FORM_EXTRA_SLOTS.get(form, ())]
     """Forget what `form` collected, and that it was paused."""
+    names = [*FORM_SLOTS.get(form, ()), *FORM_EXTRA_SLOTS.get(form, ())]
     return [SlotSet(name, None) for name in names] + [SlotSet("paused_form", None), SlotSet(PAUSED_REQUEST, None),
                                                       SlotSet("form_failures", 0.0)]
 
@@ -66,8 +66,7 @@ CANCEL_THEN = re.compile(r"^\W*(?:算了吧?|不用了|不要了|不弄了|不(?
 FORM_IDLE_S = 15 * 60
 # Intents that start something new after a silence, unless they belong to the form's own topic.
 FORM_TOPIC_INTENTS = {"complaint_form": {"check_order_status", "check_ticket_status", "file_complaint"},
-                      "redeem_form": {"show_rewards", "check_points_balance", "redeem_reward"},
-                      "verify_form": set()}
+                      "redeem_form": {"show_rewards", "check_points_balance", "redeem_reward"}}
 NEW_TOPIC_CONFIDENCE = 0.8
 
 

@@ -2,7 +2,8 @@
 
 Two Kefu Rasa servers on the same model: A with `endpoints.yml` as shipped (Kefu's queued broker writing
 every tracker event to a file that the CRM consumes into its conversation store; `--on rasa-sql` puts Rasa's
-own SQL broker there instead, the design before), B with the same endpoints
+own SQL broker there instead, the design before; `--on pika` services mode's Pika broker on the machine's
+RabbitMQ, consumed by the CRM), B with the same endpoints
 minus `event_broker`. Rounds alternate A and B (1 user, then 20 concurrent users), so machine noise hits both
 alike; the medians over rounds are compared. Same request as bench/bot_latency.py (verified customers asking
 their points: Rasa → actions → CRM).
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -51,8 +53,9 @@ def main() -> int:
     parser.add_argument("--model", help="Kefu model (default: newest models/kefu-*.tar.gz)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--messages", type=int, default=60, help="messages per load level per round")
-    parser.add_argument("--on", choices=("shipped", "rasa-sql"), default="shipped",
-                        help="the 'on' server's broker: endpoints.yml as shipped, or Rasa's own SQL broker (before)")
+    parser.add_argument("--on", choices=("shipped", "rasa-sql", "pika"), default="shipped",
+                        help="the 'on' server's broker: endpoints.yml as shipped, Rasa's own SQL broker (before), "
+                             "or services mode's Pika broker on RabbitMQ at 127.0.0.1:5672 (the CRM consumes it)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "broker_overhead.json"))
     args = parser.parse_args()
     model = kefu_model(args.model)
@@ -60,8 +63,10 @@ def main() -> int:
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     assert "event_broker" in endpoints, "endpoints.yml has no event broker to compare"
     on_endpoints = work / "endpoints-on.yml"
-    on_endpoints.write_text(yaml.safe_dump({**endpoints, "event_broker": {
-        "type": "SQL", "dialect": "sqlite", "db": "${KEFU_EVENTS_DB}"}} if args.on == "rasa-sql" else endpoints))
+    services = yaml.safe_load((ROOT / "endpoints.services.yml").read_text())
+    brokers = {"shipped": endpoints["event_broker"], "pika": services["event_broker"],
+               "rasa-sql": {"type": "SQL", "dialect": "sqlite", "db": "${KEFU_EVENTS_DB}"}}
+    on_endpoints.write_text(yaml.safe_dump({**endpoints, "event_broker": brokers[args.on]}))
     endpoints.pop("event_broker")
     off_endpoints = work / "endpoints-off.yml"
     off_endpoints.write_text(yaml.safe_dump(endpoints))
@@ -69,6 +74,12 @@ def main() -> int:
     credentials.write_text("rest:\n")
     procs = Processes(work)
     base = stack_env(work)
+    if args.on == "pika":
+        # A queue and exchange of this run only (deleted at the end); the CRM consumes them as in services mode.
+        run = work.name.rsplit("-", 1)[-1]
+        base.update(RABBITMQ_HOST="127.0.0.1", RABBITMQ_PORT="5672", RABBITMQ_USER="guest", RABBITMQ_PASSWORD="guest",
+                    RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/", KEFU_EVENT_STREAM="amqp",
+                    KEFU_EVENTS_EXCHANGE=f"kefu-bench-{run}", KEFU_EVENTS_QUEUE=f"kefu-bench-{run}")
     results: dict[str, Any] = {"model": model.name, "on_broker": args.on, "rounds": args.rounds,
                                "machine_cpus": os.cpu_count(),
                                "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
@@ -116,14 +127,37 @@ def main() -> int:
         results["summary"] = summary
         time.sleep(2)
         results["events_file_bytes"] = (work / "events.db").stat().st_size if (work / "events.db").exists() else 0
+        # What the CRM stored from the "on" server's stream: the events reached the conversation store.
+        with sqlite3.connect(work / "crm.db") as db:
+            results["crm_stored"] = {"conversations": db.execute("SELECT count(*) FROM conversations").fetchone()[0],
+                                     "events": db.execute("SELECT count(*) FROM conversation_events").fetchone()[0]}
         results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         log(json.dumps(summary))
     finally:
         procs.stop()
+        if args.on == "pika":
+            delete_rabbitmq(base["KEFU_EVENTS_QUEUE"], base["KEFU_EVENTS_EXCHANGE"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def delete_rabbitmq(queue: str, exchange: str) -> None:
+    """Remove the run's queue and exchange from the machine's RabbitMQ (aio-pika: Rasa's own client)."""
+    import aio_pika
+
+    async def delete() -> None:
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(queue)
+            await channel.exchange_delete(exchange)
+
+    try:
+        asyncio.run(delete())
+    except Exception as error:  # the figures still get written; the leftover check names what is left
+        log(f"could not delete RabbitMQ queue/exchange {queue}: {error}")
 
 
 if __name__ == "__main__":
