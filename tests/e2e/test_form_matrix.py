@@ -141,7 +141,8 @@ def test_form_dialogue(stack: Stack, case: dict[str, Any]) -> None:
         assert bool(slots.get("redeem_key")) is bool(expect["redeem_asked"]), f"redeem_key\n{log}"
     if "feedback" in expect:
         all_texts = [t for texts in replies_by_kind.values() for t in texts]
-        recorded = said(all_texts, "utter_feedback_thanks", lang)
+        # A survey score is thanked with the invitation to say why; a suggestion with the plain thanks.
+        recorded = said(all_texts, "utter_feedback_thanks", lang) or said(all_texts, "utter_survey_thanks", lang)
         skipped = said(all_texts, "utter_feedback_skipped", lang)
         assert (recorded, skipped) == (expect["feedback"] == "recorded", expect["feedback"] == "skipped"), \
             f"feedback should be {expect['feedback']}:\n{log}"
