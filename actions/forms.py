@@ -8,11 +8,12 @@ from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.account import (
+    ActionGreetCustomer,
     ActionShowOrderStatus,
     ActionShowPointsBalance,
     ActionShowPointsExpiring,
@@ -22,6 +23,7 @@ from actions.account import (
 )
 from actions.common import channel_of, crm, customer_name, identity_slots, language, say, tier_name
 from actions.crm_client import CrmError, CrmUnavailable
+from actions.knowledge import ActionAnswerFromKnowledge
 from actions.messages import render
 from actions.points import ActionAskRedeemConfirmation
 from actions.recommendations import ActionRecommendProducts
@@ -130,7 +132,7 @@ class ActionStopForm(Action):
             waiting = request if request != KNOWLEDGE_ACTION else None
             return leave + [SlotSet("paused_form", form), SlotSet(PAUSED_REQUEST, waiting)]
         say(dispatcher, tracker, "utter_form_stopped")
-        return leave + cleared(form) + ([FollowupAction(request)] if request else [])
+        return leave + cleared(form) + await run_request(request, dispatcher, tracker, domain)
 
 
 class ActionDropForm(Action):
@@ -143,9 +145,10 @@ class ActionDropForm(Action):
                   domain: DomainDict) -> list[EventType]:
         form = tracker.get_slot("paused_form")
         request = tracker.get_slot(PAUSED_REQUEST)
-        say(dispatcher, tracker, "utter_form_stopped")
+        if form:  # else a form set aside after a silence, already announced: only its new request is left
+            say(dispatcher, tracker, "utter_form_stopped")
         events = cleared(form) if form else [SlotSet(PAUSED_REQUEST, None)]
-        return events + ([FollowupAction(request)] if request else [])
+        return events + await run_request(request, dispatcher, tracker, domain)
 
 
 class ActionResumeForm(Action):
@@ -252,6 +255,17 @@ class ActionFinishVerification(Action):
             # detour, and the customer gets the answer in the same reply.
             events += await resume().run(dispatcher, tracker, domain)
         return events
+
+
+async def run_request(request: str | None, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: DomainDict) -> list[EventType]:
+    """Do what the customer asked for instead of a form, inline (as `action_finish_verification` resumes a
+    request): as a FollowupAction, no rule or story predicted what comes after it, and the core fallback
+    answered "I didn't understand" after the answer."""
+    actions = {**resumable_actions(), KNOWLEDGE_ACTION: ActionAnswerFromKnowledge, "action_greet_customer":
+               ActionGreetCustomer}
+    action = actions.get(request or "")
+    return list(await action().run(dispatcher, tracker, domain)) if action is not None else []
 
 
 @functools.lru_cache(maxsize=1)

@@ -197,7 +197,9 @@ class RepairingFormValidation(FormValidationAction):
         request = new_topic_after_silence(tracker, form)
         if request:
             say(dispatcher, tracker, "utter_form_set_aside", topic=FORM_TOPICS[language(tracker)].get(form, form))
-            return [*undo, SlotSet("requested_slot", None), *cleared(form), FollowupAction(request)]
+            # action_drop_form does the new request (inline): the form is already cleared, nothing is paused.
+            return [*undo, SlotSet("requested_slot", None), *cleared(form), SlotSet(PAUSED_REQUEST, request),
+                    FollowupAction("action_drop_form")]
         if answer_digression(dispatcher, tracker):
             return undo
         requested = tracker.get_slot("requested_slot")

@@ -189,35 +189,38 @@ def figures(latencies: list[float]) -> dict[str, float]:
             "p95_ms": round(1000 * percentile(latencies, 0.95), 1) if latencies else None}
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (its process group), in MB."""
-    total = 0
+def group_members(pid: int) -> list[Path]:
+    """The /proc entries of a process and its children (its process group)."""
+    members = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            if os.getpgid(int(entry.name)) != pid:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            if entry.name.isdigit() and os.getpgid(int(entry.name)) == pid:
+                members.append(entry)
         except (OSError, ProcessLookupError):
+            continue
+    return members
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process group, in MB."""
+    total = 0
+    for entry in group_members(pid):
+        try:
+            total += next((int(line.split()[1]) for line in (entry / "status").read_text().splitlines()
+                           if line.startswith("VmRSS:")), 0)
+        except OSError:
             continue
     return round(total / 1024, 1)
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process and its children (its process group), in seconds."""
+    """CPU time (user + system) used so far by a process group, in seconds."""
     ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry in group_members(pid):
         try:
-            if os.getpgid(int(entry.name)) != pid:
-                continue
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, ProcessLookupError, IndexError, ValueError):
+        except (OSError, IndexError, ValueError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import aiohttp
 from rasa_sdk import Tracker
 
 SERVICE_TOKEN = "actions-test-service-token"
@@ -26,6 +27,14 @@ def make_tracker(*, text: str = "", intent: str = "", slots: dict[str, Any] | No
                   "parse_data": latest, "input_channel": channel}
     return Tracker(sender, all_slots, latest, [*(events or []), user_event], False, None,
                    {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+async def crm_get(crm_url: str, path: str) -> Any:
+    """GET `/api/v1{path}` on the CRM test server with the service token; the body, after checking 200."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{crm_url}/api/v1{path}", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
 
 
 def customer_slots(customer_id: int) -> dict[str, Any]:

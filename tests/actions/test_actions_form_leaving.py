@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from action_helpers import form_turn, make_tracker, slot_values, texts
+from action_helpers import crm_get, customer_slots, form_turn, make_tracker, slot_values, texts
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import ValidateComplaintForm
@@ -55,29 +55,33 @@ async def test_a_cancel_inside_the_description_leaves_the_form_instead_of_filing
     assert dispatcher.messages == []
 
 
-async def test_the_stop_then_does_what_was_asked_at_once_when_nothing_would_be_lost() -> None:
+async def test_the_stop_then_does_what_was_asked_at_once_when_nothing_would_be_lost(crm_url: str) -> None:
     tracker = make_tracker(text="算了，我想查一下积分", intent="check_points_balance",
-                           slots={"paused_form": "suggestion_form"})
+                           slots={**customer_slots(1), "paused_form": "suggestion_form"})
     dispatcher = CollectingDispatcher()
     events = await ActionStopForm().run(dispatcher, tracker, {})
-    assert followups(events) == ["action_show_points_balance"]
-    assert render("utter_form_stopped", "zh") in texts(dispatcher)
+    balance = (await crm_get(crm_url, "/customers/1/points"))["balance"]
+    said = texts(dispatcher)
+    assert render("utter_form_stopped", "zh") in said and f"{balance:,}" in said, said
+    assert followups(events) == []  # done inline: nothing is left for the policies to guess after it
     assert slot_values(events)["paused_form"] is None and slot_values(events)["suggestion_text"] is None
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-async def test_with_details_to_lose_it_asks_first_and_does_it_after_the_yes(language: str) -> None:
+async def test_with_details_to_lose_it_asks_first_and_does_it_after_the_yes(crm_url: str, language: str) -> None:
     text = "算了，我想查一下积分" if language == "zh" else "never mind, what's my points balance"
-    given = {"complaint_order": "KF20250003", "paused_form": "complaint_form"}
+    given = {**customer_slots(1), "complaint_order": "KF20250003", "paused_form": "complaint_form"}
     tracker = make_tracker(text=text, intent="check_points_balance", slots=given, language=language)
     dispatcher = CollectingDispatcher()
     events = await ActionStopForm().run(dispatcher, tracker, {})
-    assert render("utter_form_stop_confirm", language) in texts(dispatcher) and followups(events) == []
+    balance = f"{(await crm_get(crm_url, '/customers/1/points'))['balance']:,}"
+    assert render("utter_form_stop_confirm", language) in texts(dispatcher) and balance not in texts(dispatcher)
     slots = slot_values(events)
     assert slots["paused_form"] == "complaint_form" and slots["paused_request"] == "action_show_points_balance"
     waiting = {**given, "paused_request": "action_show_points_balance"}
-    dropped = await ActionDropForm().run(CollectingDispatcher(), make_tracker(slots=waiting, language=language), {})
-    assert followups(dropped) == ["action_show_points_balance"] and slot_values(dropped)["complaint_order"] is None
+    dispatcher = CollectingDispatcher()
+    dropped = await ActionDropForm().run(dispatcher, make_tracker(slots=waiting, language=language), {})
+    assert balance in texts(dispatcher) and slot_values(dropped)["complaint_order"] is None
     resumed = await ActionResumeForm().run(CollectingDispatcher(), make_tracker(slots=waiting, language=language), {})
     assert followups(resumed) == [] and slot_values(resumed)["paused_request"] is None
 
@@ -94,7 +98,8 @@ async def test_a_new_request_after_a_long_silence_sets_the_form_aside_politely(
     dispatcher = CollectingDispatcher()
     events = await ValidateSuggestionForm().run(dispatcher, tracker, domain)
     slots = slot_values(events)
-    assert followups(events) == [expected] and slots["suggestion_text"] is None and slots["requested_slot"] is None
+    assert followups(events) == ["action_drop_form"] and slots["paused_request"] == expected
+    assert slots["suggestion_text"] is None and slots["requested_slot"] is None and slots["paused_form"] is None
     topic = "建议" if language == "zh" else "suggestion"
     assert render("utter_form_set_aside", language, topic=topic) in texts(dispatcher)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import aiohttp
 import pytest
-from action_helpers import SERVICE_TOKEN, customer_slots, make_tracker, texts
+from action_helpers import crm_get, customer_slots, make_tracker, texts
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import resumable_actions
@@ -18,11 +17,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 async def recommendations(crm_url: str, customer_id: int) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{crm_url}/api/v1/customers/{customer_id}/recommendations",
-                               headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as r:
-            assert r.status == 200, await r.text()
-            return dict(await r.json())
+    return dict(await crm_get(crm_url, f"/customers/{customer_id}/recommendations"))
 
 
 async def test_an_unverified_visitor_is_asked_to_verify_and_gets_no_account_data(

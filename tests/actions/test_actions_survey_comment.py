@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import aiohttp
 import pytest
-from action_helpers import SERVICE_TOKEN, customer_slots, make_tracker, texts
+from action_helpers import crm_get, customer_slots, make_tracker, texts
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import SURVEY_SLOT, ActionRecordSurveyComment, ActionSubmitCsat, ActionSubmitNps
@@ -19,11 +18,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def ticket(crm_url: str, ticket_no: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{crm_url}/api/v1/tickets/{ticket_no}",
-                               headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as r:
-            assert r.status == 200, await r.text()
-            return dict(await r.json())
+    return dict(await crm_get(crm_url, f"/tickets/{ticket_no}"))
 
 
 def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -111,8 +106,4 @@ async def test_a_comment_on_a_score_kept_during_the_outage_joins_it(domain: dict
 
 
 async def customer_tickets(crm_url: str, customer_id: int) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{crm_url}/api/v1/customers/{customer_id}/tickets?limit=100",
-                               headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as r:
-            assert r.status == 200, await r.text()
-            return list((await r.json())["items"])
+    return list((await crm_get(crm_url, f"/customers/{customer_id}/tickets?limit=100"))["items"])
