@@ -3,7 +3,8 @@
 Two Kefu Rasa servers on the same model: A with `endpoints.yml` as shipped (Kefu's queued broker writing
 every tracker event to a file that the CRM consumes into its conversation store; `--on rasa-sql` puts Rasa's
 own SQL broker there instead, the design before; `--on pika` services mode's Pika broker on the machine's
-RabbitMQ, consumed by the CRM), B with the same endpoints
+RabbitMQ, a turn's events per message, consumed by the CRM; `--on rasa-pika` Rasa's own Pika broker there,
+a message per event, the design before), B with the same endpoints
 minus `event_broker`. Rounds alternate A and B (1 user, then 20 concurrent users), so machine noise hits both
 alike; the medians over rounds are compared. Same request as bench/bot_latency.py (verified customers asking
 their points: Rasa → actions → CRM).
@@ -53,9 +54,10 @@ def main() -> int:
     parser.add_argument("--model", help="Kefu model (default: newest models/kefu-*.tar.gz)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--messages", type=int, default=60, help="messages per load level per round")
-    parser.add_argument("--on", choices=("shipped", "rasa-sql", "pika"), default="shipped",
+    parser.add_argument("--on", choices=("shipped", "rasa-sql", "pika", "rasa-pika"), default="shipped",
                         help="the 'on' server's broker: endpoints.yml as shipped, Rasa's own SQL broker (before), "
-                             "or services mode's Pika broker on RabbitMQ at 127.0.0.1:5672 (the CRM consumes it)")
+                             "services mode's Pika broker on RabbitMQ at 127.0.0.1:5672 (the CRM consumes it), "
+                             "or Rasa's own Pika broker there (before)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "broker_overhead.json"))
     args = parser.parse_args()
     model = kefu_model(args.model)
@@ -65,6 +67,7 @@ def main() -> int:
     on_endpoints = work / "endpoints-on.yml"
     services = yaml.safe_load((ROOT / "endpoints.services.yml").read_text())
     brokers = {"shipped": endpoints["event_broker"], "pika": services["event_broker"],
+               "rasa-pika": {**services["event_broker"], "type": "pika"},
                "rasa-sql": {"type": "SQL", "dialect": "sqlite", "db": "${KEFU_EVENTS_DB}"}}
     on_endpoints.write_text(yaml.safe_dump({**endpoints, "event_broker": brokers[args.on]}))
     endpoints.pop("event_broker")
@@ -74,7 +77,7 @@ def main() -> int:
     credentials.write_text("rest:\n")
     procs = Processes(work)
     base = stack_env(work)
-    if args.on == "pika":
+    if args.on in ("pika", "rasa-pika"):
         # A queue and exchange of this run only (deleted at the end); the CRM consumes them as in services mode.
         run = work.name.rsplit("-", 1)[-1]
         base.update(RABBITMQ_HOST="127.0.0.1", RABBITMQ_PORT="5672", RABBITMQ_USER="guest", RABBITMQ_PASSWORD="guest",
@@ -135,7 +138,7 @@ def main() -> int:
         log(json.dumps(summary))
     finally:
         procs.stop()
-        if args.on == "pika":
+        if args.on in ("pika", "rasa-pika"):
             delete_rabbitmq(base["KEFU_EVENTS_QUEUE"], base["KEFU_EVENTS_EXCHANGE"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

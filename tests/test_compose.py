@@ -80,7 +80,7 @@ def test_rasa_and_the_crm_meet_on_rabbitmq() -> None:
     """The event broker of endpoints.services.yml gets every variable it reads from the shared environment."""
     endpoints = (ROOT / "endpoints.services.yml").read_text(encoding="utf-8")
     broker = yaml.safe_load(endpoints)["event_broker"]
-    assert broker["type"] == "pika"
+    assert broker["type"] == "bot.event_broker.BatchingPikaEventBroker"
     needed = set(re.findall(r"\$\{([A-Z_]+)\}", yaml.safe_dump(broker)))
     environment = SERVICES["rasa"]["environment"]
     assert needed <= set(environment), needed - set(environment)

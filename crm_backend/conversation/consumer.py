@@ -1,6 +1,7 @@
 """Consuming Rasa's event broker into the conversation store.
 
-Two sources, one path (`store`): RabbitMQ (Rasa's Pika broker, services mode) and the SQLite file that
+Two sources, one path (`store`): RabbitMQ (Rasa's Pika broker, services mode; a message holds one event,
+or a list of them from Kefu's batching broker) and the SQLite file that
 Rasa's SQL broker writes (embedded mode, no broker server). A source hands over a batch of raw
 messages; `store` parses them (malformed ones are logged and skipped), stores them in one transaction
 and commits; only then does the source acknowledge them (RabbitMQ `ack`, or the file cursor moves in the
@@ -53,13 +54,12 @@ class Stored:
 def store(session: Session, raws: Iterable[bytes | str], *, before_commit: Callable[[Session], bool] | None = None,
           ) -> Stored | None:
     """Parse, store and commit one batch; returns None when `before_commit` says another consumer won it."""
-    events, malformed = [], 0
+    events: list[dict[str, Any]] = []
+    malformed = 0
     for raw in raws:
-        try:
-            events.append(service.parse(raw))
-        except service.MalformedEvent as error:
-            malformed += 1
-            log.warning("malformed event skipped: %s: %r", error, (raw or b"")[:200])
+        parsed, bad = service.parse_message(raw)
+        events += parsed
+        malformed += bad
     if session.in_transaction():
         session.rollback()
     begin_write(session)

@@ -68,6 +68,26 @@ def parse(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def parse_message(raw: bytes | str) -> tuple[list[dict[str, Any]], int]:
+    """The events of one broker message and how many of them were malformed.
+
+    Rasa's brokers send one event per message; Kefu's batching Pika broker sends a JSON list of them.
+    """
+    try:
+        decoded = json.loads(raw)
+    except (TypeError, ValueError, UnicodeDecodeError) as error:
+        log.warning("malformed event skipped: not JSON: %s: %r", error, (raw or b"")[:200])
+        return [], 1
+    events, malformed = [], 0
+    for item in decoded if isinstance(decoded, list) else [decoded]:
+        try:
+            events.append(parse(item))
+        except MalformedEvent as error:
+            malformed += 1
+            log.warning("malformed event skipped: %s: %r", error, str(item)[:200])
+    return events, malformed
+
+
 def event_key(event: dict[str, Any]) -> str:
     """A hash of the whole event: the same event delivered twice has the same key."""
     return hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()

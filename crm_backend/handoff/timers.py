@@ -22,6 +22,7 @@ from crm_backend.core.db import as_utc, utcnow
 from crm_backend.handoff import repository
 from crm_backend.handoff.models import Handoff, HandoffStatus, ResponseBreach
 
+LOOKUP_CHUNK = 500  # ids per IN (...) list, well under every driver's bound-parameter limit
 DEFAULT_TARGETS: dict[str, Any] = {
     "first": {"urgent": 60, "high": 120, "normal": 300, "low": 600},
     "next": {"urgent": 120, "high": 180, "normal": 300, "low": 600},
@@ -77,17 +78,24 @@ def for_handoffs(session: Session, handoffs: Sequence[Handoff], stored_targets: 
 
 
 def record_breaches(session: Session, stored_targets: dict[str, Any] | None) -> list[ResponseBreach]:
-    """Record each timer that ran out and was not recorded yet (any CRM process may run this). Flushes."""
+    """Record each timer that ran out and was not recorded yet (any CRM process may run this). Flushes.
+
+    The recorded ones are looked up in one query per `LOOKUP_CHUNK` handoffs: a queue of thousands of
+    long-breached conversations (no agent online) must not cost a query each on every round.
+    """
     now = utcnow()
-    open_handoffs = repository.active(session)
+    due = {handoff_id: timer
+           for handoff_id, timer in for_handoffs(session, repository.active(session), stored_targets).items()
+           if timer.due_at <= now}
+    ids = list(due)
+    known: set[tuple[int, str, datetime | None]] = set()
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        known.update((handoff_id, kind, as_utc(started)) for handoff_id, kind, started in session.execute(
+            select(ResponseBreach.handoff_id, ResponseBreach.kind, ResponseBreach.started_at)
+            .where(ResponseBreach.handoff_id.in_(ids[start:start + LOOKUP_CHUNK]))))
     new = []
-    for handoff_id, timer in for_handoffs(session, open_handoffs, stored_targets).items():
-        if timer.due_at > now:
-            continue
-        known = session.scalar(select(ResponseBreach.id).where(
-            ResponseBreach.handoff_id == handoff_id, ResponseBreach.kind == timer.kind,
-            ResponseBreach.started_at == timer.started_at))
-        if known is not None:
+    for handoff_id, timer in due.items():
+        if (handoff_id, timer.kind, as_utc(timer.started_at)) in known:
             continue
         breach = ResponseBreach(handoff_id=handoff_id, kind=timer.kind, started_at=timer.started_at,
                                 due_at=timer.due_at, breached_at=now)

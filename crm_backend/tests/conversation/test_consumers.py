@@ -116,8 +116,10 @@ def test_rabbitmq_two_competing_consumers_malformed_skipped_duplicates_once(
     maker = sessionmaker(bind=engine, expire_on_commit=False)
     declare(RABBITMQ_URL, exchange, queue)
     batch = _many("amqp", 100)
-    bodies = [json.dumps(e).encode() for e in batch]
-    bodies.insert(50, b"{broken")
+    # Rasa's Pika broker sends one event per message, Kefu's batching one a list of a turn's events.
+    bodies = [json.dumps(batch[:20]).encode()] + [json.dumps(e).encode() for e in batch[20:]]
+    bodies.insert(30, b"{broken")
+    bodies.insert(31, json.dumps([batch[20], {"event": "user"}, 7]).encode())  # a list: 1 stored again, 2 malformed
     bodies.append(bodies[10])  # delivered twice
     publish(RABBITMQ_URL, exchange, bodies)  # waiting in the durable queue before any consumer runs
     workers = [AmqpConsumer(RABBITMQ_URL, queue, maker, exchange=exchange) for _ in range(2)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from crm_backend.core.db import utcnow
@@ -92,3 +92,26 @@ def test_timer_rules_without_a_database() -> None:
     assert got[1].kind == "first" and got[1].due_at == now + timedelta(seconds=100)
     assert got[2].kind == "next" and got[2].target_seconds == 150  # 300 s × 0.5 for a value customer
     assert timers.timers([answered], targets, {2: (now, now + timedelta(seconds=1))}) == {}
+
+
+def test_a_long_queue_of_breached_conversations_costs_a_few_queries_per_round(session: Session) -> None:
+    """The soak's finding: 2,352 waiting conversations (no agent online) cost a query each on every round."""
+    long_ago = utcnow() - timedelta(hours=1)
+    session.add_all([Handoff(conversation_id=f"c-queue-{n}", channel="socketio", language="zh", priority="normal",
+                             priority_rank=2, created_at=long_ago, customer_last_seen_at=long_ago)
+                     for n in range(1200)])
+    session.flush()
+    targets = console_settings(session)["response_targets"]
+    assert len(timers.record_breaches(session, targets)) == 1200
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert timers.record_breaches(session, targets) == []  # all recorded already
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) <= 2 + 1200 // timers.LOOKUP_CHUNK + 1, statements[:5]
