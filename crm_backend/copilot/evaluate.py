@@ -1,12 +1,17 @@
-"""Suggestion quality on the held-out copilot sets: `python -m crm_backend.copilot.evaluate [--gate] [folder]`.
+"""Suggestion quality: `python -m crm_backend.copilot.evaluate [--gate]`.
 
 Each line of a `<lang>.tsv` is `customer message<TAB>reply a good agent would send<TAB>right suggestions`
 (`canned:<code>` / `kb:<slug>`, comma-separated). A message counts when one of its right suggestions is in
 the top 3, ranked exactly as the console ranks them (canned replies and the demo help articles; earlier
-agent replies do not exist offline). Two sets: `heldout/` (written by the author of the cues) and
-`heldout/independent/` (written by someone who never saw the ranking code); the figures are per set and for
-both together. Writes bench/results/copilot_heldout.json. With `--gate`, exit status 1 when a language is
-under 85 % on both sets together (not yet met: `./kefu test` reports the figures without the gate).
+agent replies do not exist offline).
+
+- `tests/copilot/heldout/`: the held-out set (120 + 120 messages), written by a writer who never saw the
+  ranking code or the other sets, before the ranking was tuned; never tuned on. The gate: ≥ 85 % per language.
+- `tests/copilot/dev/author/` and `dev/independent/`: the two earlier held-out sets. Their misses were read
+  to tune the ranking (stop 25), so they are dev sets now and reported only.
+
+Writes bench/results/copilot_heldout.json. With `--gate`, exit status 1 when a language is under 85 % on
+the held-out set.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from crm_backend.copilot.suggest import canned_suggestions, knowledge_suggestion
 from crm_backend.knowledge.evaluate import demo_index
 from crm_backend.knowledge.search import SearchIndex
 
-HELDOUT = Path(__file__).parents[1] / "tests" / "copilot" / "heldout"
+SETS = Path(__file__).parents[1] / "tests" / "copilot"
+HELDOUT = SETS / "heldout"
+DEV = {"dev-author": SETS / "dev" / "author", "dev-independent": SETS / "dev" / "independent"}
 RESULTS = Path(__file__).parents[2] / "bench" / "results" / "copilot_heldout.json"
 GATE_TOP3 = 0.85
 
@@ -65,35 +72,25 @@ def evaluate(index: SearchIndex, rows: list[tuple[str, set[str]]], *, language: 
 
 def main(argv: list[str]) -> int:
     gate = "--gate" in argv
-    args = [a for a in argv if a != "--gate"]
-    folder = Path(args[0]) if args else HELDOUT
-    sets = [folder] + sorted(p for p in folder.iterdir() if p.is_dir())
     started = time.monotonic()
     index = demo_index()
     print(f"index: {index.size} article versions in {time.monotonic() - started:.1f} s")
     figures: dict[str, dict[str, dict[str, float | int]]] = {}
     passed = True
     for language in ("zh", "en"):
-        together = Result(language)
-        for path in sets:
+        for name, path in {**DEV, "heldout": HELDOUT}.items():
             result = evaluate(index, read_set(path / f"{language}.tsv"), language=language)
-            name = path.name if path != folder else "author"
             figures.setdefault(name, {})[language] = {"messages": result.total, "in_top3": result.in_top3,
                                                       "first": result.top1, "top3_share": round(result.top3_share, 4)}
             print(f"{language} [{name}]: right suggestion in the top 3 for {result.in_top3}/{result.total} = "
                   f"{result.top3_share:.1%} (first: {result.top1})")
-            for miss in result.misses:
-                print(f"   {miss}")
-            together.total += result.total
-            together.in_top3 += result.in_top3
-            together.top1 += result.top1
-        figures.setdefault("both", {})[language] = {"messages": together.total, "in_top3": together.in_top3,
-                                                    "first": together.top1,
-                                                    "top3_share": round(together.top3_share, 4)}
-        print(f"{language} [both]: {together.in_top3}/{together.total} = {together.top3_share:.1%}")
-        passed = passed and together.top3_share >= GATE_TOP3
+            if name == "heldout":  # its misses are not printed: reading them is how a held-out set gets tuned on
+                passed = passed and result.top3_share >= GATE_TOP3
+            else:
+                for miss in result.misses:
+                    print(f"   {miss}")
     verdict = "PASSED" if passed else "MISSED"
-    print(f"gate (top-3 ≥ {GATE_TOP3:.0%} per language, both sets): {verdict}")
+    print(f"gate (top-3 ≥ {GATE_TOP3:.0%} per language, held-out set): {verdict}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"gate_top3": GATE_TOP3, "gate": verdict, "sets": figures}, indent=2) + "\n")
     return 1 if gate and not passed else 0
