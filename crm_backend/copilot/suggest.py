@@ -197,12 +197,26 @@ def _learned(session: Session, language: str) -> dict[tuple[str, str], float]:
     return boost
 
 
+# Answers to a form's question ("没有" for the order number, "yes", a score): nothing to suggest a reply to.
+BARE_ANSWERS = frozenset({"没有", "没", "无", "不是", "是", "是的", "对", "对的", "好", "好的", "嗯", "嗯嗯", "不用",
+                          "不要", "要", "可以", "yes", "no", "none", "nope", "ok", "okay", "y", "n", "sure", "yep"})
+
+
+def is_bare_answer(text: str) -> bool:
+    """Whether `text` only answers a form's question (a yes/no/none word or a bare number)."""
+    word = text.strip().strip("。.!！?？,，~ ").lower()
+    return word in BARE_ANSWERS or word.isdigit()
+
+
 def last_customer_text(session: Session, handoff: Handoff) -> str:
-    """The customer's latest turn (redacted), or "" before they wrote anything."""
-    for message in reversed(handoffs.messages(session, handoff_id=handoff.id)):
-        if message.role == "user" and message.text.strip():
-            return redact(message.text)
-    return ""
+    """The customer's latest turn that says something (redacted), or "" before they wrote anything.
+
+    A bare form answer ("没有" to the bot's order-number question) is passed over for the turn before it:
+    the agent opening a complaint needs replies to the complaint.
+    """
+    said = [m.text for m in handoffs.messages(session, handoff_id=handoff.id) if m.role == "user" and m.text.strip()]
+    meaningful = [text for text in said if not is_bare_answer(text)]
+    return redact((meaningful or said)[-1]) if said else ""
 
 
 def suggest(session: Session, *, handoff: Handoff, text: str | None = None,

@@ -116,3 +116,19 @@ def test_suggestions_need_an_agent_who_may_see_the_handoff(
         assert other.get(f"/api/v1/handoffs/{hid}/suggestions").status_code == 403
         assert other.post(f"/api/v1/handoffs/{hid}/suggestions/uses",
                           json={"source": "canned", "key": "sorry"}).status_code == 403
+
+
+def test_a_bare_form_answer_is_passed_over_for_the_complaint_before_it(
+        client: TestClient, service_headers: dict[str, str]) -> None:
+    """Tried as a user: after "没有" (no order number) the suggestions answered "没有" (closing first)."""
+    complaint = "太差了，快递一直不到，客服也不回复，非常生气"
+    hid = escalate(client, service_headers, "c-sug-bare", customer_id=1, language="zh",
+                   transcript=[{"role": "user", "text": complaint},
+                               {"role": "bot", "text": "和哪个订单有关？请提供订单号（KF开头），没有的话回复“没有”。"},
+                               {"role": "user", "text": "没有"}])
+    login(client, "agent1")
+    body = suggestions(client, hid)
+    assert body["query"] == complaint
+    assert body["items"][0]["key"] == "sorry", body["items"]
+    assert [suggest.is_bare_answer(t) for t in ("没有", " No. ", "9", "好的！", "退款呢", "no idea")] == [
+        True, True, True, True, False, False]
