@@ -46,15 +46,8 @@ class IngestResult:
     handoff_ids: set[int] = field(default_factory=set)  # handoffs whose live transcript got a new turn
 
 
-def parse(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
-    """The event as a dict, or MalformedEvent."""
-    if isinstance(raw, dict):
-        event = raw
-    else:
-        try:
-            event = json.loads(raw)
-        except (TypeError, ValueError, UnicodeDecodeError) as error:
-            raise MalformedEvent(f"not JSON: {error}") from error
+def _checked(event: Any) -> dict[str, Any]:
+    """A decoded item that is a usable event, or MalformedEvent."""
     if not isinstance(event, dict):
         raise MalformedEvent("not a JSON object")
     if not isinstance(event.get("sender_id"), str) or not event["sender_id"]:
@@ -81,7 +74,7 @@ def parse_message(raw: bytes | str) -> tuple[list[dict[str, Any]], int]:
     events, malformed = [], 0
     for item in decoded if isinstance(decoded, list) else [decoded]:
         try:
-            events.append(parse(item))
+            events.append(_checked(item))
         except MalformedEvent as error:
             malformed += 1
             log.warning("malformed event skipped: %s: %r", error, str(item)[:200])
