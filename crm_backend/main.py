@@ -13,6 +13,7 @@ from crm_backend.api.routes import metrics
 from crm_backend.core.config import Settings, get_settings
 from crm_backend.core.errors import add_exception_handlers
 from crm_backend.core.limits import BodySizeLimitMiddleware, RejectNulMiddleware
+from crm_backend.core.memory import limit_malloc_arenas
 from crm_backend.jobs import Jobs
 from crm_backend.subscriptions import subscribe_all
 from kefu_ops import logs
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         logs.configure("crm")  # after uvicorn configured its own loggers
+        limit_malloc_arenas(config.kefu_malloc_arenas)  # before the thread pool's threads start
         jobs = Jobs(config)
         jobs.start()
         try:

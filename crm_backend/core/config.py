@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     kefu_events_db: str = ""
     # Transcripts older than this are deleted by the retention job (0 keeps them).
     conversation_retention_days: int = 180
+    # glibc malloc arenas in a CRM process (0: glibc's default of 8 per core); see core/memory.py.
+    kefu_malloc_arenas: int = 2
 
     @property
     def is_development(self) -> bool:
