@@ -121,6 +121,18 @@ async def offer_complaint_if_upset(dispatcher: CollectingDispatcher, tracker: Tr
     return True
 
 
+async def _keep_details(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> dict[str, Any]:
+    """What happened, told where the order number was asked: it joins the description (asked no more) and
+    the order number is asked once more, with no failure counted."""
+    before = str(tracker.get_slot("complaint_text") or "").strip()
+    slots: dict[str, Any] = {"complaint_order": None, "complaint_text": f"{before}\n{text}" if before else text}
+    if not tracker.get_slot("complaint_category"):
+        for event in await _infer_category(tracker, slots["complaint_text"]):
+            slots[event["name"]] = event["value"]
+    say(dispatcher, tracker, "utter_complaint_details_noted")
+    return slots
+
+
 async def _infer_category(tracker: Tracker, text: str) -> list[EventType]:
     try:
         analysis = await crm(tracker).analyse(text)
@@ -152,6 +164,8 @@ class ValidateComplaintForm(RepairingFormValidation):
             return {"complaint_order": "none", **reset_failures()}
         if len(digits(text)) == 8:
             return {"complaint_order": f"KF{digits(text)}", **reset_failures()}
+        if _is_descriptive(text):
+            return await _keep_details(dispatcher, tracker, text)
         return failed_again(dispatcher, tracker, "complaint_order", "utter_order_no_invalid")
 
     async def validate_complaint_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -145,6 +145,10 @@ def _complaint_cases(lang: str) -> Iterator[dict[str, Any]]:
         turn(p["complaint_open"]["bare"], "opening"), turn(order["invalid"], "answer"),
         turn(order["invalid"], "answer"), turn(text["normal"], "answer")],
         {"ticket": {"order_no": None, "description": text["normal"]}})
+    # What happened, told at the order question: kept as the description, the order asked once more.
+    yield case(f"complaint-{lang}-order-details", "complaint_form", lang, [
+        turn(p["complaint_open"]["bare"], "opening"), turn(text["normal"], "answer"),
+        turn(order["none"], "answer")], {"ticket": {"order_no": None, "description": text["normal"]}})
     # The description: normal (above), none and invalid are re-asked (it is required).
     for answer in ("none", "invalid"):
         yield case(f"complaint-{lang}-text-{answer}", "complaint_form", lang, [

@@ -55,6 +55,24 @@ async def test_none_and_dont_know_for_the_order(domain: dict[str, Any], answer: 
     assert result["complaint_order"] == "none" and dispatcher.messages == []
 
 
+@pytest.mark.parametrize("language,text,before", [
+    ("zh", "快递三天了还没到，一直显示在杭州", None),
+    ("en", "the parcel has been stuck in Hangzhou for three days", None),
+    ("zh", "包裹一直显示在杭州转运中心，没人处理", "我要投诉，快递三天了还没到"),
+])
+async def test_details_given_for_the_order_are_kept_and_the_order_asked_again(
+        domain: dict[str, Any], language: str, text: str, before: str | None) -> None:
+    """Found by trying it: "快递三天了还没到" at the order question got the order-number format, and the
+    form asked for the description again after "没有"."""
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"complaint_text": before} if before else {}, language=language)
+    result = await ValidateComplaintForm().validate_complaint_order(text, dispatcher, tracker, domain)
+    assert result["complaint_order"] is None and "form_failures" not in result
+    assert result["complaint_text"] == (f"{before}\n{text}" if before else text)
+    assert said(dispatcher, "utter_complaint_details_noted", language)
+    assert not any(said(dispatcher, failure, language) for failure in FAILURES), texts(dispatcher)
+
+
 @pytest.mark.parametrize("text", ["没有收到货", "没有人联系我，包裹丢了", "nothing arrived and nobody answers",
                                   "no one told me the order was cancelled"])
 async def test_a_description_that_starts_with_no_is_not_a_none_answer(text: str) -> None:
