@@ -39,7 +39,7 @@ from crm_backend.core.db import make_engine, utcnow  # noqa: E402
 from crm_backend.knowledge import live, search  # noqa: E402
 from crm_backend.knowledge.evaluate import demo_articles, read_questions  # noqa: E402
 from crm_backend.knowledge.models import Article, ArticleTranslation  # noqa: E402
-from crm_backend.knowledge.search import DIM, embed_version  # noqa: E402
+from crm_backend.knowledge.search import DIM, embed_questions, embed_version  # noqa: E402
 from testing.services import fresh_database_url  # noqa: E402
 
 TUNING = ROOT / "crm_backend" / "knowledge" / "tuning"
@@ -58,11 +58,11 @@ def load(url: str, count: int, rng: random.Random) -> dict[str, Any]:
     articles = demo_articles()
     vectors = {}
     for article in articles:
-        for lang, (title, body) in article.versions.items():
-            vectors[(article.slug, lang)] = embed_version(title, body, article.tags)
+        for lang, (title, body, questions) in article.versions.items():
+            vectors[(article.slug, lang)] = (*embed_version(title, body, article.tags), embed_questions(questions))
     # The demo vectors are shipped precomputed, so time real embeddings (what a supervisor's save costs) on a
     # sample: one title `query:` and one body `passage:` per version.
-    sample = [(title, body) for article in articles[:EMBED_SAMPLE] for title, body in article.versions.values()]
+    sample = [(title, body) for article in articles[:EMBED_SAMPLE] for title, body, _ in article.versions.values()]
     started = time.monotonic()
     for title, body in sample:
         search._model().query(title)
@@ -71,26 +71,29 @@ def load(url: str, count: int, rng: random.Random) -> dict[str, Any]:
     versions = sum(len(a.versions) for a in articles)
     now = utcnow()
     article_rows, translation_rows = [], []
+    noise = np.random.default_rng(rng.randrange(2**32))
     for number in range(count):
         source = articles[number % len(articles)]
         slug = source.slug if number < len(articles) else f"{source.slug}-{number}"
         article_rows.append({"id": number + 1, "slug": slug, "category": source.category, "tags": source.tags,
                              "status": "published", "version": 1, "views": 0, "created_by": "bench",
                              "updated_by": "bench", "created_at": now, "updated_at": now, "published_at": now})
-        for lang, (title, body) in source.versions.items():
-            title_vec, body_vec = vectors[(source.slug, lang)]
+        for lang, (title, body, questions) in source.versions.items():
+            title_vec, body_vec, questions_vec = vectors[(source.slug, lang)]
             if number >= len(articles):
                 words = WORDS_ZH if lang == "zh" else WORDS_EN
                 extra = " ".join(rng.sample(words, 3))
                 title, body = f"{title} {extra}", f"{body}\n\n{extra} {number}"
                 noisy = []
-                for raw in (title_vec, body_vec):
-                    vec = np.frombuffer(raw, dtype=np.float32) + np.asarray(
-                        [rng.gauss(0, 0.02) for _ in range(DIM)], dtype=np.float32)
-                    noisy.append((vec / np.linalg.norm(vec)).astype(np.float32).tobytes())
-                title_vec, body_vec = noisy
+                for raw in (title_vec, body_vec, questions_vec):
+                    rows = np.frombuffer(raw, dtype=np.float32).reshape(-1, DIM)
+                    rows = rows + noise.normal(0.0, 0.02, rows.shape).astype(np.float32)
+                    noisy.append((rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32).tobytes())
+                title_vec, body_vec, questions_vec = noisy
+            # Every version lists its customers' questions, as the demo articles do (6 each).
             translation_rows.append({"article_id": number + 1, "language": lang, "title": title[:200], "body": body,
-                                     "title_vector": title_vec, "body_vector": body_vec})
+                                     "title_vector": title_vec, "body_vector": body_vec,
+                                     "questions": list(questions), "questions_vector": questions_vec})
     with Session(engine) as session:
         session.execute(insert(Article), article_rows)
         for start in range(0, len(translation_rows), 2000):

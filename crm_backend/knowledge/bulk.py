@@ -9,12 +9,18 @@ Markdown:
     status: published        (optional)
     ---
     === zh: 运费怎么算？
+    ? 包邮吗
+    ? 寄到新疆要加钱吗
     Markdown body …
 
     === en: How much is shipping?
     Markdown body …
 
-CSV columns: slug, category, tags (comma-separated), status, language, title, body.
+Lines starting with "? " right under a version's title are the questions customers ask that it answers
+(matched one by one by the search, see search.py); the body starts at the first other line.
+
+CSV columns: slug, category, tags (comma-separated), status, language, title, body, and optionally
+questions (one per line in the cell).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import yaml
 
@@ -32,6 +39,15 @@ from crm_backend.knowledge.errors import ImportFailed
 _ARTICLE = re.compile(r"^---[ \t]*\n(slug:.*?)\n---[ \t]*\n(.*?)(?=^---[ \t]*\nslug:|\Z)", re.S | re.M)
 _SECTION = re.compile(r"^=== (zh|en): *(.*)$", re.M)
 CSV_COLUMNS = ("slug", "category", "tags", "status", "language", "title", "body")
+QUESTION_PREFIX = "? "
+
+
+class Version(NamedTuple):
+    """One language version's text: title, Markdown body, and the customers' questions it answers."""
+
+    title: str
+    body: str
+    questions: tuple[str, ...] = ()
 
 
 @dataclass
@@ -42,7 +58,7 @@ class ArticleData:
     category: str
     tags: list[str] = field(default_factory=list)
     status: str | None = None
-    versions: dict[str, tuple[str, str]] = field(default_factory=dict)  # language → (title, body)
+    versions: dict[str, Version] = field(default_factory=dict)
 
 
 def split_tags(value: object) -> list[str]:
@@ -51,6 +67,20 @@ def split_tags(value: object) -> list[str]:
     else:
         items = re.split(r"[,，]", str(value or ""))
     return [t.strip() for t in items if t.strip()]
+
+
+def split_questions(value: object) -> tuple[str, ...]:
+    """Questions from a list or from text with one per line."""
+    items = value if isinstance(value, list) else str(value or "").splitlines()
+    return tuple(dict.fromkeys(q.strip() for q in map(str, items) if q.strip()))
+
+
+def _section(title: str, text: str) -> Version:
+    lines = text.strip().split("\n")
+    questions: list[str] = []
+    while lines and lines[0].startswith(QUESTION_PREFIX):
+        questions.append(lines.pop(0).removeprefix(QUESTION_PREFIX))
+    return Version(title.strip(), "\n".join(lines).strip(), split_questions(questions))
 
 
 def parse_markdown(text: str) -> list[ArticleData]:
@@ -75,7 +105,7 @@ def parse_markdown(text: str) -> list[ArticleData]:
                               status=str(meta["status"]).strip() if meta.get("status") else None)
         parts = _SECTION.split(match.group(2))
         for i in range(1, len(parts) - 2, 3):
-            article.versions[parts[i]] = (parts[i + 1].strip(), parts[i + 2].strip())
+            article.versions[parts[i]] = _section(parts[i + 1], parts[i + 2])
         if not article.versions:
             raise ImportFailed(f"Article {article.slug}: no '=== zh: title' or '=== en: title' section",
                                f"文章 {article.slug}：缺少 '=== zh: 标题' 或 '=== en: 标题' 段落")
@@ -99,8 +129,13 @@ def parse_csv(text: str) -> list[ArticleData]:
         article = by_slug.setdefault(slug, ArticleData(slug=slug, category=(row["category"] or "").strip(),
                                                         tags=split_tags(row["tags"]),
                                                         status=(row["status"] or "").strip() or None))
-        article.versions[language] = ((row["title"] or "").strip(), (row["body"] or "").strip())
+        article.versions[language] = Version((row["title"] or "").strip(), (row["body"] or "").strip(),
+                                             split_questions(row.get("questions")))
     return list(by_slug.values())
+
+
+def _zh_first(article: ArticleData) -> list[tuple[str, Version]]:
+    return sorted(article.versions.items(), key=lambda item: item[0] != "zh")
 
 
 def to_markdown(articles: Iterable[ArticleData]) -> str:
@@ -108,8 +143,8 @@ def to_markdown(articles: Iterable[ArticleData]) -> str:
     for article in articles:
         meta = yaml.safe_dump({"slug": article.slug, "category": article.category, "tags": ", ".join(article.tags),
                                "status": article.status}, allow_unicode=True, sort_keys=False).strip()
-        sections = [f"=== {lang}: {title}\n{body}\n" for lang, (title, body) in sorted(
-            article.versions.items(), key=lambda item: item[0] != "zh")]
+        sections = ["".join([f"=== {lang}: {title}\n", *(f"{QUESTION_PREFIX}{q}\n" for q in questions), f"{body}\n"])
+                    for lang, (title, body, questions) in _zh_first(article)]
         chunks.append(f"---\n{meta}\n---\n" + "\n".join(sections))
     return "\n".join(chunks)
 
@@ -117,9 +152,9 @@ def to_markdown(articles: Iterable[ArticleData]) -> str:
 def to_csv(articles: Iterable[ArticleData]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow((*CSV_COLUMNS, "questions"))
     for article in articles:
-        for lang, (title, body) in sorted(article.versions.items(), key=lambda item: item[0] != "zh"):
+        for lang, (title, body, questions) in _zh_first(article):
             writer.writerow([article.slug, article.category, ", ".join(article.tags), article.status or "", lang,
-                             title, body])
+                             title, body, "\n".join(questions)])
     return out.getvalue()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_backend.knowledge.bulk import ArticleData, parse_markdown
-from crm_backend.knowledge.search import ANSWER_THRESHOLD, Doc, SearchIndex, embed_version
+from crm_backend.knowledge.search import ANSWER_THRESHOLD, Doc, SearchIndex, embed_questions, embed_version
 
 DEMO = Path(__file__).parent / "demo"
 HELDOUT = Path(__file__).parents[1] / "tests" / "knowledge" / "heldout"
@@ -31,10 +31,10 @@ def demo_index() -> SearchIndex:
     """An index of the demo articles (embeds every version: ≈15 s on one core)."""
     docs = []
     for number, article in enumerate(demo_articles(), start=1):
-        for language, (title, body) in article.versions.items():
+        for language, (title, body, questions) in article.versions.items():
             title_vector, body_vector = embed_version(title, body, article.tags)
             docs.append(Doc(number, article.slug, article.category, language, title, body, tuple(article.tags),
-                            title_vector, body_vector))
+                            title_vector, body_vector, questions, embed_questions(questions)))
     return SearchIndex(docs)
 
 
@@ -99,7 +99,8 @@ def main(argv: list[str]) -> int:
         result = evaluate(index, read_questions(folder / f"{language}.tsv"), language=language)
         print(f"{language}: top-1 {result.correct}/{result.answerable} = {result.top1:.1%}; "
               f"declined {result.declined}/{result.unanswerable} = {result.declined_share:.1%}")
-        for miss in result.misses:
+        # The held-out set's misses stay unread, so nothing gets tuned on them.
+        for miss in result.misses if folder.resolve() != HELDOUT.resolve() else ():
             print(f"   {miss}")
         passed = passed and result.top1 >= GATE_TOP1 and result.declined_share >= GATE_DECLINED
     print(f"gate (top-1 ≥ {GATE_TOP1:.0%}, declined ≥ {GATE_DECLINED:.0%}): {'PASSED' if passed else 'FAILED'}")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm_backend.knowledge import repository
 from crm_backend.knowledge.models import Article
-from crm_backend.knowledge.search import Doc, SearchIndex, embed_version
+from crm_backend.knowledge.search import Doc, SearchIndex, embed_questions, embed_version
 
 CHECK_SECONDS = 1.0
 
@@ -27,8 +27,12 @@ def docs_of(articles: Iterable[Article]) -> list[Doc]:
         for version in article.translations:
             if version.title_vector is None or version.body_vector is None:
                 version.title_vector, version.body_vector = embed_version(version.title, version.body, article.tags)
+            questions = tuple(version.questions or ())
+            if version.questions_vector is None:
+                version.questions_vector = embed_questions(questions)
             docs.append(Doc(article.id, article.slug, article.category, version.language, version.title,
-                            version.body, tuple(article.tags), version.title_vector, version.body_vector))
+                            version.body, tuple(article.tags), version.title_vector, version.body_vector,
+                            questions, version.questions_vector))
     return docs
 
 

@@ -53,6 +53,9 @@ class ArticleTranslation(Base):
     body: Mapped[str] = mapped_column(Text)  # Markdown source
     title_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
     body_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # What customers ask that this version answers, in their words; one e5 vector per question (float32 rows).
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    questions_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ArticleRevision(Base):

@@ -17,13 +17,17 @@ def main() -> None:
     arrays: dict[str, np.ndarray] = {}
     search._precomputed.cache_clear()
     for article in demo_articles():
-        for title, body in article.versions.values():
+        for title, body, questions in article.versions.values():
             key = search.version_key(title, body, article.tags)
             title_vector, body_vector = search.embed_version(title, body, article.tags)
             arrays[f"t{key}"] = np.frombuffer(title_vector, dtype=np.float32)
             arrays[f"b{key}"] = np.frombuffer(body_vector, dtype=np.float32)
+            for question in questions:
+                arrays[f"q{search.question_key(question)}"] = np.frombuffer(search.embed_questions([question]),
+                                                                            dtype=np.float32)
     np.savez_compressed(search.PRECOMPUTED, **arrays)  # type: ignore[arg-type]
-    print(f"{len(arrays) // 2} versions → {search.PRECOMPUTED}")
+    versions = sum(key.startswith("t") for key in arrays)
+    print(f"{versions} versions, {len(arrays) - 2 * versions} questions → {search.PRECOMPUTED}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ LanguageCode = Literal["zh", "en"]
 class VersionIn(BaseModel):
     title: str
     body: str = Field(description="Markdown; raw HTML is shown as text")
+    questions: list[str] | None = Field(
+        default=None, description="what customers ask that this version answers, in their words; "
+                                  "left out of an edit: the version keeps the ones it has")
 
 
 class ArticleIn(BaseModel):
@@ -45,6 +48,7 @@ class VersionOut(BaseModel):
     title: str
     body: str
     html: str
+    questions: list[str]
 
 
 class ArticleOut(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crm_backend.core.db import begin_write, utcnow
 from crm_backend.knowledge import bulk, live, repository
+from crm_backend.knowledge.bulk import Version
 from crm_backend.knowledge.errors import ArticleConflict, ArticleNotFound, InvalidArticle, SlugTaken
 from crm_backend.knowledge.markdown import render_html
 from crm_backend.knowledge.models import (
@@ -26,12 +27,14 @@ from crm_backend.knowledge.models import (
     SearchLog,
 )
 from crm_backend.knowledge.schemas import ArticleIn, ArticleUpdate, VersionIn
-from crm_backend.knowledge.search import ANSWER_THRESHOLD, Hit, embed_version
+from crm_backend.knowledge.search import ANSWER_THRESHOLD, Hit, embed_questions, embed_version
 
 MAX_TITLE = 200
 MAX_BODY = 20_000
 MAX_TAGS = 20
 MAX_TAG = 40
+MAX_QUESTIONS = 30
+MAX_QUESTION = 200
 LANGUAGE_NAMES = {"zh": ("Chinese", "中文"), "en": ("English", "英文")}
 
 
@@ -41,19 +44,22 @@ class Content:
 
     category: str
     tags: tuple[str, ...]
-    versions: dict[str, tuple[str, str]]
+    versions: dict[str, Version]
 
     def fields(self) -> dict[str, str]:
         out = {"category": self.category, "tags": ", ".join(self.tags)}
         for language in LANGUAGES:
-            title, body = self.versions.get(language, ("", ""))
+            title, body, questions = self.versions.get(language, Version("", ""))
             out[f"{language}.title"] = title
             out[f"{language}.body"] = body
+            out[f"{language}.questions"] = "\n".join(questions)
         return out
 
 
-def _clean(category: str, tags: Sequence[str], zh: VersionIn | None, en: VersionIn | None) -> Content:
-    """Validate editor input; every refusal names the field in both languages."""
+def _clean(category: str, tags: Sequence[str], zh: VersionIn | None, en: VersionIn | None,
+           *, current: Content | None = None) -> Content:
+    """Validate editor input; every refusal names the field in both languages. A version sent without its
+    questions keeps those of `current` (an API client that predates them does not wipe them)."""
     if category not in CATEGORIES:
         raise InvalidArticle(f"Unknown category {category!r}; use one of {', '.join(CATEGORIES)}",
                              f"未知分类 {category!r}，可选：{', '.join(CATEGORIES)}")
@@ -61,7 +67,7 @@ def _clean(category: str, tags: Sequence[str], zh: VersionIn | None, en: Version
     if len(clean_tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in clean_tags):
         raise InvalidArticle(f"At most {MAX_TAGS} tags of up to {MAX_TAG} characters",
                              f"标签最多 {MAX_TAGS} 个，每个不超过 {MAX_TAG} 个字符")
-    versions: dict[str, tuple[str, str]] = {}
+    versions: dict[str, Version] = {}
     for language, version in (("zh", zh), ("en", en)):
         if version is None:
             continue
@@ -76,7 +82,15 @@ def _clean(category: str, tags: Sequence[str], zh: VersionIn | None, en: Version
         if len(body) > MAX_BODY:
             raise InvalidArticle(f"The {en_name} body is longer than {MAX_BODY:,} characters ({len(body):,})",
                                  f"{zh_name}正文超过 {MAX_BODY:,} 个字符（当前 {len(body):,}）")
-        versions[language] = (title, body)
+        if version.questions is None:
+            questions = current.versions[language].questions if current and language in current.versions else ()
+        else:
+            questions = tuple(dict.fromkeys(q.strip() for q in version.questions if q.strip()))
+        if len(questions) > MAX_QUESTIONS or any(len(q) > MAX_QUESTION for q in questions):
+            raise InvalidArticle(f"The {en_name} version may list at most {MAX_QUESTIONS} customer questions of up to "
+                                 f"{MAX_QUESTION} characters",
+                                 f"{zh_name}版本最多 {MAX_QUESTIONS} 个常见问法，每个不超过 {MAX_QUESTION} 个字符")
+        versions[language] = Version(title, body, questions)
     if not versions:
         raise InvalidArticle("An article needs a Chinese or an English version", "文章至少需要中文或英文版本")
     return Content(category, clean_tags, versions)
@@ -84,18 +98,20 @@ def _clean(category: str, tags: Sequence[str], zh: VersionIn | None, en: Version
 
 def content_of(article: Article) -> Content:
     return Content(article.category, tuple(article.tags),
-                   {t.language: (t.title, t.body) for t in article.translations})
+                   {t.language: Version(t.title, t.body, tuple(t.questions or ())) for t in article.translations})
 
 
 def _snapshot(article: Article) -> dict[str, Any]:
     content = content_of(article)
     return {"category": content.category, "tags": list(content.tags), "status": article.status,
-            "versions": {lang: {"title": t, "body": b} for lang, (t, b) in content.versions.items()}}
+            "versions": {lang: {"title": t, "body": b, "questions": list(q)}
+                         for lang, (t, b, q) in content.versions.items()}}
 
 
 def _content_from_snapshot(snapshot: dict[str, Any]) -> Content:
     return Content(snapshot["category"], tuple(snapshot["tags"]),
-                   {lang: (v["title"], v["body"]) for lang, v in snapshot["versions"].items()})
+                   {lang: Version(v["title"], v["body"], tuple(v.get("questions", ())))
+                    for lang, v in snapshot["versions"].items()})
 
 
 def _apply(article: Article, content: Content) -> None:
@@ -111,12 +127,15 @@ def _apply(article: Article, content: Content) -> None:
                 article.translations.remove(existing)
             continue
         if existing is None:
-            existing = ArticleTranslation(language=language, title="", body="")
+            existing = ArticleTranslation(language=language, title="", body="", questions=[])
             article.translations.append(existing)
-        elif (existing.title, existing.body) == wanted and not tags_changed:
-            continue
-        existing.title, existing.body = wanted
-        existing.title_vector, existing.body_vector = embed_version(wanted[0], wanted[1], content.tags)
+        if (existing.title, existing.body) != (wanted.title, wanted.body) or tags_changed \
+                or existing.title_vector is None:
+            existing.title, existing.body = wanted.title, wanted.body
+            existing.title_vector, existing.body_vector = embed_version(wanted.title, wanted.body, content.tags)
+        if tuple(existing.questions or ()) != wanted.questions or existing.questions_vector is None:
+            existing.questions = list(wanted.questions)
+            existing.questions_vector = embed_questions(wanted.questions)
 
 
 def _record(session: Session, article: Article, *, author: str, note: str | None) -> None:
@@ -176,8 +195,8 @@ def _conflict(session: Session, article: Article, *, base_version: int, mine: Co
 def update_article(session: Session, *, article_id: int, data: ArticleUpdate, author: str) -> Article:
     """Save an edit made from version `data.version`; a stale version → 409 `article_conflict` with the diff."""
     begin_write(session)
-    content = _clean(data.category, data.tags, data.zh, data.en)
     article = get_article(session, article_id=article_id)
+    content = _clean(data.category, data.tags, data.zh, data.en, current=content_of(article))
     if data.version != article.version:
         raise _conflict(session, article, base_version=data.version, mine=content)
     if content == content_of(article):
@@ -217,8 +236,7 @@ def import_articles(session: Session, *, articles: list[bulk.ArticleData], autho
     begin_write(session)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for item in articles:
-        zh = VersionIn(title=item.versions["zh"][0], body=item.versions["zh"][1]) if "zh" in item.versions else None
-        en = VersionIn(title=item.versions["en"][0], body=item.versions["en"][1]) if "en" in item.versions else None
+        zh, en = (VersionIn(**item.versions[lang]._asdict()) if lang in item.versions else None for lang in LANGUAGES)
         status = "published" if publish else item.status  # None: keep the article's status
         existing = repository.by_slug(session, item.slug)
         if existing is None:
@@ -243,11 +261,12 @@ def export_articles(session: Session, *, fmt: str) -> str:
     return bulk.to_csv(items) if fmt == "csv" else bulk.to_markdown(items)
 
 
-def version_view(article: Article, language: str) -> dict[str, str] | None:
+def version_view(article: Article, language: str) -> dict[str, Any] | None:
     version = article.translation(language)
     if version is None:
         return None
-    return {"title": version.title, "body": version.body, "html": render_html(version.body)}
+    return {"title": version.title, "body": version.body, "html": render_html(version.body),
+            "questions": list(version.questions or ())}
 
 
 def search(session: Session, *, query: str, language: str, limit: int = 5) -> list[Hit]:

@@ -43,6 +43,7 @@ def publish_in_console(page: Page, crm_url: str) -> float:
                                            "Return it to any store within 7 days. <script>alert(1)</script>")
     page.get_by_test_id("kb-zh-title").fill(TITLE_ZH)
     page.get_by_test_id("kb-zh-body").fill("可以：下雨时所有门店免费借用**雨伞**，7 天内归还到任意门店即可。")
+    page.get_by_test_id("kb-zh-questions").fill("突然下雨了能去店里拿把伞吗\n借伞要押金吗")
     page.get_by_test_id("kb-preview").click()
     page.locator("#kb-preview-en strong", has_text="umbrellas").wait_for(timeout=10_000)
     assert "&lt;script&gt;" in page.locator("#kb-preview-en").inner_html(), "the preview shows the HTML as text"
@@ -50,7 +51,9 @@ def publish_in_console(page: Page, crm_url: str) -> float:
     page.get_by_test_id("kb-status").filter(has_text=re.compile("draft · v1", re.I)).wait_for(timeout=30_000)
     page.get_by_test_id("kb-publish").click()
     page.get_by_test_id("kb-status").filter(has_text=re.compile("published · v2", re.I)).wait_for(timeout=30_000)
-    return time.monotonic()
+    published_at = time.monotonic()
+    assert page.get_by_test_id("kb-zh-questions").input_value() == "突然下雨了能去店里拿把伞吗\n借伞要押金吗"
+    return published_at
 
 
 def ask(widget: Widget, question: str, title: str, published_at: float) -> float:

@@ -54,6 +54,7 @@
       const version = article && article[code];
       form[code + "_title"].value = version ? version.title : "";
       form[code + "_body"].value = version ? version.body : "";
+      form[code + "_questions"].value = version ? version.questions.join("\n") : "";
       document.getElementById("kb-preview-" + code).innerHTML = version ? version.html : "";
     }
     document.getElementById("kb-status").textContent = article ? `${kefuLabel("kb", article.status)} · v${article.version}` : t("kb_new");
@@ -65,7 +66,8 @@
     const out = {};
     for (const code of ["zh", "en"]) {
       const title = form[code + "_title"].value, body = form[code + "_body"].value;
-      out[code] = title.trim() || body.trim() ? {title, body} : null;
+      const questions = form[code + "_questions"].value.split("\n").map((q) => q.trim()).filter(Boolean);
+      out[code] = title.trim() || body.trim() ? {title, body, questions} : null;
     }
     return out;
   }
@@ -106,6 +108,14 @@
     } catch (error) { say(error.message); }
   }
 
+  function addQuestion(language, query) {
+    if (!current) { say(zh ? "请先打开要补充问法的文章" : "Open the article that answers it first"); return; }
+    const box = form[language + "_questions"];
+    const lines = box.value.split("\n").map((q) => q.trim()).filter(Boolean);
+    if (!lines.includes(query)) box.value = [...lines, query].join("\n");
+    say(zh ? "已加入问法，保存后生效" : "Added to the questions; save to apply");
+  }
+
   async function stats() {
     const data = await call("GET", "/stats");
     const rows = data.articles.slice(0, 30).map((a) => {
@@ -117,7 +127,13 @@
     });
     document.querySelector("#kb-stats tbody").replaceChildren(...rows);
     document.getElementById("kb-gaps").replaceChildren(...data.gaps.map((g) => {
-      const li = document.createElement("li"); li.textContent = `${g.query} (${kefuLabel("lang", g.language)}) × ${g.count}`; return li;
+      const li = document.createElement("li"); li.textContent = `${g.query} (${kefuLabel("lang", g.language)}) × ${g.count} `;
+      // A gap is often an article customers word differently: one click lists their words as its question.
+      const add = document.createElement("button");
+      add.type = "button"; add.dataset.testid = "kb-gap-add";
+      add.textContent = zh ? "加为当前文章的问法" : "Add to this article's questions";
+      add.addEventListener("click", () => addQuestion(g.language, g.query));
+      li.appendChild(add); return li;
     }));
   }
 

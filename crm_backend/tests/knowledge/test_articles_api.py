@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from testing.handoff import login
 
-GIFT_WRAP = {
+GIFT_WRAP: dict[str, Any] = {
     "slug": "gift-wrapping", "category": "general", "tags": ["礼品包装", "gift wrap"], "status": "draft",
     "zh": {"title": "可以提供礼品包装吗？", "body": "可以。结算时勾选“礼品包装”，每件收费 10 元，包装内不含价格单。"},
     "en": {"title": "Do you offer gift wrapping?",
@@ -44,7 +44,7 @@ def test_create_edit_and_revision_history_with_authors(supervisor: TestClient) -
     assert saved["version"] == 2 and saved["en"]["body"] == "Yes, ¥10 per item."
     history = supervisor.get(f"/api/v1/knowledge/articles/{article['id']}/revisions").json()
     assert [(r["version"], r["author"]) for r in history] == [(2, "supervisor"), (1, "supervisor")]
-    assert history[1]["snapshot"]["versions"]["en"]["body"] == GIFT_WRAP["en"]["body"]  # type: ignore[index]
+    assert history[1]["snapshot"]["versions"]["en"]["body"] == GIFT_WRAP["en"]["body"]
 
 
 def test_second_save_of_a_stale_version_is_refused_with_the_diff(supervisor: TestClient) -> None:
@@ -80,6 +80,26 @@ def test_empty_oversized_and_duplicate_articles_are_refused_in_both_languages(su
     assert again.status_code == 409 and again.json()["error"]["code"] == "slug_taken"
     listed = supervisor.get("/api/v1/knowledge/articles?q=gift").json()
     assert listed["total"] == 1
+
+
+def test_customer_questions_are_saved_kept_on_an_edit_without_them_and_exported(supervisor: TestClient) -> None:
+    questions = ["送人的礼物能包起来吗", "包装要另外付钱吗"]
+    article = create(supervisor, zh={**GIFT_WRAP["zh"], "questions": [*questions, " ", questions[0]]})
+    assert article["zh"]["questions"] == questions and article["en"]["questions"] == []
+    # An edit that does not send the questions (an older API client) keeps them; an empty list clears them.
+    kept = supervisor.put(f"/api/v1/knowledge/articles/{article['id']}",
+                          json=edit_body(article, en_body="Yes, ¥10 per item.")).json()
+    assert kept["zh"]["questions"] == questions and kept["version"] == 2
+    revisions = supervisor.get(f"/api/v1/knowledge/articles/{article['id']}/revisions").json()
+    assert revisions[0]["snapshot"]["versions"]["zh"]["questions"] == questions
+    assert "? 送人的礼物能包起来吗\n? 包装要另外付钱吗\n可以。" in supervisor.get("/api/v1/knowledge/export").text
+    too_many = supervisor.put(f"/api/v1/knowledge/articles/{article['id']}", headers={"Accept-Language": "zh"},
+                              json={**edit_body(kept, en_body="Yes."),
+                                    "zh": {**GIFT_WRAP["zh"], "questions": [f"问法{i}" for i in range(31)]}})
+    assert too_many.status_code == 422 and "最多 30 个常见问法" in too_many.json()["error"]["message"]
+    cleared = supervisor.put(f"/api/v1/knowledge/articles/{article['id']}",
+                             json={**edit_body(kept, en_body="Yes."), "zh": {**GIFT_WRAP["zh"], "questions": []}})
+    assert cleared.json()["zh"]["questions"] == [] and cleared.json()["version"] == 3
 
 
 def test_published_article_is_answered_for_the_bot_and_unpublished_is_not(

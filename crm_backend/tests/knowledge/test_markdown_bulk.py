@@ -66,6 +66,25 @@ def test_shipped_vectors_cover_every_demo_version_so_seeding_needs_no_embedding(
 
     search._precomputed.cache_clear()
     shipped = search._precomputed()
-    missing = [(a.slug, lang) for a in demo_articles() for lang, (title, body) in a.versions.items()
-               if f"b{search.version_key(title, body, a.tags)}" not in shipped]
+    missing = [(a.slug, lang) for a in demo_articles() for lang, (title, body, questions) in a.versions.items()
+               if f"b{search.version_key(title, body, a.tags)}" not in shipped
+               or any(f"q{search.question_key(q)}" not in shipped for q in questions)]
     assert missing == [], f"run `python -m crm_backend.knowledge.precompute`: {missing[:5]}"
+
+
+def test_every_demo_version_lists_the_customers_questions_it_answers() -> None:
+    thin = [(a.slug, lang) for a in demo_articles() for lang, version in a.versions.items()
+            if len(version.questions) < 5]
+    assert thin == []
+
+
+def test_questions_sit_under_the_title_and_the_body_starts_after_them() -> None:
+    text = ("---\nslug: umbrella\ncategory: stores\n---\n=== zh: 门店可以借伞吗？\n? 下雨了能借把伞吗\n? 借伞要押金吗\n"
+            "可以，免费借用。\n? 这一行是正文\n\n=== en: Can I borrow an umbrella?\nYes, for free.\n")
+    [article] = parse_markdown(text)
+    assert article.versions["zh"].questions == ("下雨了能借把伞吗", "借伞要押金吗")
+    assert article.versions["zh"].body == "可以，免费借用。\n? 这一行是正文"
+    assert article.versions["en"].questions == () and article.versions["en"].body == "Yes, for free."
+    # A CSV written before the questions column existed still imports.
+    [old] = parse_csv("slug,category,tags,status,language,title,body\numbrella,stores,,,en,Umbrella?,Yes.\n")
+    assert old.versions["en"] == ("Umbrella?", "Yes.", ())
