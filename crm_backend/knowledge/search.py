@@ -32,8 +32,8 @@ BM25_B = 0.5
 SEMANTIC_FLOOR = 0.85
 SEMANTIC_SPAN = 0.10
 WEIGHT_SEMANTIC = 0.8
-WEIGHT_COVERAGE = 0.5  # share of the question's terms (idf-weighted) found anywhere in the article
-WEIGHT_TITLE = 0.5  # … found in its title or tags
+WEIGHT_COVERAGE = 0.3  # share of the question's terms (idf-weighted) found anywhere in the article
+WEIGHT_TITLE = 0.3  # … found in its title or tags
 TITLE_SHARE = 0.5  # the semantic part compares the question with title+tags (this share) and with title+body
 # … and with each of the customers' questions the version answers (matched one by one: the closest counts), which
 # moves the semantic part this share of the way up to that closest question's cosine.
@@ -50,7 +50,7 @@ _TOTAL = WEIGHT_SEMANTIC + WEIGHT_COVERAGE + WEIGHT_TITLE
 # meet near 0.85. Added to the other language's versions, so a version that exists only in the other language can
 # still answer (with a note); the customer's own language still wins when both exist.
 CROSS_LANGUAGE_OFFSET = 0.05
-ANSWER_THRESHOLD = 0.26  # scores are divided by _TOTAL, so they lie in [0, 1]
+ANSWER_THRESHOLD = 0.28  # scores are divided by _TOTAL, so they lie in [0, 1]
 PASSAGE_CHARS = 280
 
 _model_lock = threading.Lock()
