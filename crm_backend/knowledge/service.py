@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from crm_backend.core.db import begin_write, utcnow
@@ -27,7 +28,7 @@ from crm_backend.knowledge.models import (
     SearchLog,
 )
 from crm_backend.knowledge.schemas import ArticleIn, ArticleUpdate, VersionIn
-from crm_backend.knowledge.search import ANSWER_THRESHOLD, Hit, embed_questions, embed_version
+from crm_backend.knowledge.search import ANSWER_THRESHOLD, DIM, Hit, embed_questions, embed_version
 
 MAX_TITLE = 200
 MAX_BODY = 20_000
@@ -85,7 +86,7 @@ def _clean(category: str, tags: Sequence[str], zh: VersionIn | None, en: Version
         if version.questions is None:
             questions = current.versions[language].questions if current and language in current.versions else ()
         else:
-            questions = tuple(dict.fromkeys(q.strip() for q in version.questions if q.strip()))
+            questions = bulk.split_questions(version.questions)
         if len(questions) > MAX_QUESTIONS or any(len(q) > MAX_QUESTION for q in questions):
             raise InvalidArticle(f"The {en_name} version may list at most {MAX_QUESTIONS} customer questions of up to "
                                  f"{MAX_QUESTION} characters",
@@ -134,8 +135,11 @@ def _apply(article: Article, content: Content) -> None:
             existing.title, existing.body = wanted.title, wanted.body
             existing.title_vector, existing.body_vector = embed_version(wanted.title, wanted.body, content.tags)
         if tuple(existing.questions or ()) != wanted.questions or existing.questions_vector is None:
+            # An edit that adds one question embeds that one; the others keep their stored vectors.
+            stored = np.frombuffer(existing.questions_vector or b"", dtype=np.float32).reshape(-1, DIM)
+            known = {q: row.tobytes() for q, row in zip(existing.questions or (), stored, strict=False)}
             existing.questions = list(wanted.questions)
-            existing.questions_vector = embed_questions(wanted.questions)
+            existing.questions_vector = embed_questions(wanted.questions, known=known)
 
 
 def _record(session: Session, article: Article, *, author: str, note: str | None) -> None:
