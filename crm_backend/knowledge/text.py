@@ -22,7 +22,7 @@ did doing have has had having i me my mine we our us you your yours he she it it
 there here what which who whom whose when where why how can could would should will shall may might must not no nor so
 than too very just also only into about after before over under again then once all any both each few more most other
 some such own same s t don't can't won't isn't i'm it's what's get got please hi hello thanks thank want need know
-tell let much many""".split())
+tell let much many pls plz thx ok okay""".split())
 ZH_STOP = frozenset("""的 了 吗 呢 吧 啊 呀 么 是 我 你 他 她 它 我们 你们 在 有 和 与 就 都
 也 还 要 会 能 可以 怎么 怎么办 如何 什么 为什么 哪 哪里 哪些 多少 几 吗 请问 请 一下 这 那
 这个 那个 个 给 对 把 被 让 到 从 没 没有 不 想 问 一 下 么 啥 咋 能不能 是不是 有没有 可不可以 好 您""".split())
