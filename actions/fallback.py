@@ -61,7 +61,7 @@ class ActionDefaultAskRephrase(Action):
 
 
 FALLBACK_ACTIONS = ("action_default_fallback", "action_two_stage_fallback")
-# Guesses worth a button: a task the customer can start with one tap ("faq" needs its sub-intent).
+# Guesses worth a button: a task the customer can start with one tap ("/faq" carries no question to answer).
 NOT_OFFERED = ("faq", "greet", "goodbye", "verify_identity")
 
 

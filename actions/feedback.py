@@ -15,7 +15,7 @@ from actions.common import channel_of, crm, language, say, verified_customer
 from actions.crm_client import CrmError, CrmUnavailable
 from actions.kept_writes import KEPT_FEEDBACK, keep_comment, keep_feedback
 from actions.multi_request import QUESTION
-from actions.repair import RepairingFormValidation, failed_again, is_none_answer, reset_failures
+from actions.repair import CHITCHAT_REPLIES, RepairingFormValidation, failed_again, is_none_answer, reset_failures
 
 ZH_NUMBERS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
               "十": 10}
@@ -31,8 +31,9 @@ SURVEY_SLOT = "survey_feedback_id"
 THANKS = re.compile(r"谢谢|多谢|感谢|thanks?( you)?|thx|ok(ay)?|好的", re.I)
 # The default answer for each intent a comment tends to be read as, when the message is not a comment after all.
 # A complaint goes on with its usual rule (data/rules/feedback.yml picks it up after utter_complaint_ack).
-NOT_A_COMMENT = {"chitchat": "utter_chitchat", "thank": "utter_thank_reply", "file_complaint": "utter_complaint_ack",
-                 "nlu_fallback": "action_answer_from_knowledge", "out_of_scope": "action_answer_from_knowledge"}
+NOT_A_COMMENT = {**CHITCHAT_REPLIES, "praise_service": "utter_praise_thanks", "thank": "utter_thank_reply",
+                 "file_complaint": "utter_complaint_ack", "nlu_fallback": "action_answer_from_knowledge",
+                 "out_of_scope": "action_answer_from_knowledge"}
 # "The delivery was really slow" reads as a complaint, and explains the score; "我要投诉" asks to file one.
 ASKS_TO_COMPLAIN = re.compile(r"投诉|举报|complain|complaint|file a (?:ticket|report)", re.I)
 
@@ -138,7 +139,8 @@ async def _record(dispatcher: CollectingDispatcher, tracker: Tracker, payload: d
 class ActionRecordSurveyComment(Action):
     """The remark right after a survey score ("服务很好", "delivery was slow") is the score's comment.
 
-    The NLU reads such remarks as chitchat or off-topic; answering "我很好，谢谢关心！" to them lost the comment.
+    The NLU reads such remarks as praise, chitchat or off-topic: answering "我很好，谢谢关心！" to them
+    lost the comment.
     A question is still answered as one, and a remark with no survey just before gets the usual reply.
     """
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.articles import find_article, tell_article
 from actions.common import channel_of, crm, language, say
 from actions.complaints import offer_complaint_if_upset
 from actions.crm_client import CrmError
@@ -22,28 +21,6 @@ ARTICLE_SLOT = "kb_article_id"
 # Below the CRM's confidence threshold the question is not the knowledge base's: fall back to the
 # two-stage "did you mean …?" for unrecognised messages, or say we don't know for an FAQ.
 FALLBACK = "action_two_stage_fallback"
-
-
-def public_url(path: str) -> str:
-    """Article links for customers: the CRM's public address (the widget page is served by it)."""
-    base = os.environ.get("CRM_PUBLIC_URL") or os.environ.get("CRM_URL", "http://127.0.0.1:8000")
-    return base.rstrip("/") + path
-
-
-async def find_article(tracker: Tracker, question: str, lang: str) -> dict[str, Any] | None:
-    """The CRM's best passage for `question` (None: not confident); CrmError when it cannot answer."""
-    result = await crm(lang).knowledge_answer(question, lang, tracker.sender_id, channel_of(tracker))
-    article = result.get("article")
-    return dict(result) if result.get("answered") and article else None
-
-
-def tell_article(dispatcher: CollectingDispatcher, lang: str, result: dict[str, Any]) -> None:
-    """The passage, its title and its link (with a note when it is in the other language)."""
-    article = result["article"]
-    if result.get("other_language"):
-        say(dispatcher, lang, "utter_knowledge_other_language")
-    dispatcher.utter_message(text=render("utter_knowledge_answer", lang, title=article["title"],
-                                         passage=article["passage"], url=public_url(article["url"])))
 
 
 async def answer_question_beside(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> None:

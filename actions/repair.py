@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import abstractmethod
 from typing import Any
@@ -11,13 +12,19 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.articles import find_article, tell_article
 from actions.common import language, say
+from actions.crm_client import CrmError
 from actions.multi_request import QUESTION, REQUESTS
 from actions.session import FORM_TOPICS
 
+logger = logging.getLogger(__name__)
 MAX_FAILURES = 2  # after this many bad answers to one slot: skip it if optional, else offer buttons and a way out
+# Chitchat intents and their replies (the form resumes after one; a survey remark read as one is its comment).
+CHITCHAT_REPLIES = {"ask_how_are_you": "utter_chitchat_how_are_you", "ask_if_bot": "utter_chitchat_bot_identity",
+                    "ask_capabilities": "utter_chitchat_capabilities"}
 # Intents that, recognised this surely, are a question asked mid-form rather than an answer to the form.
-DIGRESSION_INTENTS = ("faq", "chitchat")
+DIGRESSION_INTENTS = ("faq", *CHITCHAT_REPLIES)
 DIGRESSION_CONFIDENCE = 0.7
 # "None" / "don't know" answers, whole message only: "没有收到货" is a description, "没有" is not.
 NONE_ANSWER = re.compile(
@@ -145,23 +152,33 @@ def value_before_message(tracker: Tracker, slot: str) -> Any:
     return None
 
 
-def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Answer a question asked mid-form (an FAQ or chitchat) when the NLU is sure of it.
+async def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Answer a question asked mid-form (a help question or chitchat) when the NLU is sure of it.
 
-    Out of scope is not one: "飞机" answering "which reward?" is a wrong answer, not a question.
+    A help question is answered from the knowledge base; one it cannot answer, or a CRM that is down, leaves
+    the message to the form as an answer. Out of scope is not one: "飞机" answering "which reward?" is a wrong
+    answer, not a question.
     """
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
+    name = intent.get("name")
     text = str(message.get("text") or "")
     if is_none_answer(text) or not QUESTION.search(text):  # "不知道", "物流配送" are answers
         return False
-    if intent.get("name") not in DIGRESSION_INTENTS or float(intent.get("confidence") or 0) < DIGRESSION_CONFIDENCE:
+    if name not in DIGRESSION_INTENTS or float(intent.get("confidence") or 0) < DIGRESSION_CONFIDENCE:
         return False
-    selected = ((message.get("response_selector") or {}).get("default") or {}).get("response") or {}
-    utter = selected.get("utter_action") or ""
-    if not str(selected.get("intent_response_key") or "").startswith(f"{intent['name']}/"):
+    if name in CHITCHAT_REPLIES:
+        dispatcher.utter_message(response=CHITCHAT_REPLIES[name])
+        return True
+    lang = language(tracker)
+    try:
+        result = await find_article(tracker, text, lang)
+    except CrmError as error:
+        logger.warning("knowledge answer mid-form failed: %s", error)
         return False
-    dispatcher.utter_message(response=utter)
+    if not result:
+        return False
+    tell_article(dispatcher, lang, result, in_form=True)
     return True
 
 
@@ -200,7 +217,7 @@ class RepairingFormValidation(FormValidationAction):
             # action_drop_form does the new request (inline): the form is already cleared, nothing is paused.
             return [*undo, SlotSet("requested_slot", None), *cleared(form), SlotSet(PAUSED_REQUEST, request),
                     FollowupAction("action_drop_form")]
-        if answer_digression(dispatcher, tracker):
+        if await answer_digression(dispatcher, tracker):
             return undo
         requested = tracker.get_slot("requested_slot")
         corrected = [name for name in answered if name != requested

@@ -31,17 +31,6 @@ OOS_DECLINE_GATE = 0.70
 DECLINED = ("out_of_scope", "nlu_fallback")
 
 
-def full_intent(parse: dict[str, Any]) -> str:
-    """Predicted intent, with the retrieval sub-intent (faq/shipping) when the selector answered."""
-    intent = parse.get("intent", {}).get("name") or ""
-    selector = parse.get("response_selector", {})
-    for key in (intent, "default"):
-        response_key = selector.get(key, {}).get("response", {}).get("intent_response_key")
-        if response_key and response_key.split("/")[0] == intent:
-            return response_key
-    return intent
-
-
 def entity_set(entities: list[dict[str, Any]]) -> set[tuple[str, int, int, str]]:
     return {(e["entity"], int(e["start"]), int(e["end"]), str(e["value"]).lower()) for e in entities
             if e.get("entity") != "language"}
@@ -61,7 +50,7 @@ async def declines(agent: Any, path: Path) -> dict[str, Any]:
         if parse.get("intent", {}).get("name") in DECLINED:
             counts[lang]["declined"] += 1
         else:
-            answered.append({"text": text, "language": lang, "predicted": full_intent(parse),
+            answered.append({"text": text, "language": lang, "predicted": parse.get("intent", {}).get("name") or "",
                              "confidence": round(parse.get("intent", {}).get("confidence", 0.0), 3)})
     return {"decline_rate": {lang: round(c["declined"] / c["total"], 4) for lang, c in sorted(counts.items())},
             "counts": {lang: dict(c) for lang, c in sorted(counts.items())}, "answered": answered}
@@ -84,7 +73,7 @@ async def evaluate(model: str, folder: Path, oos: Path) -> dict[str, Any]:
         text = example.get("text")
         gold = example.get_full_intent()
         parse = await agent.parse_message(text)
-        predicted = full_intent(parse)
+        predicted = parse.get("intent", {}).get("name") or ""
         lang = detect_language(text) or "neutral"
         per_lang[lang]["total"] += 1
         per_lang[lang]["correct"] += int(predicted == gold)

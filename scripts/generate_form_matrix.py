@@ -281,7 +281,7 @@ OPEN_STEPS = {
     "nps_form": ("take_survey", []),
     "suggestion_form": ("give_suggestion", ["action_prepare_suggestion"]),
 }
-QUESTION_INTENTS = ("faq/shipping", "faq/returns", "faq/contact")
+QUESTION_INTENTS = ("faq", "faq", "faq")
 
 
 def user(text: str, intent: str) -> dict[str, str]:

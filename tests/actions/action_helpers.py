@@ -47,7 +47,7 @@ def texts(dispatcher: Any) -> str:
 
 def form_turn(*, text: str, intent: str, candidates: dict[str, Any], active_loop: str, requested: str | None,
               slots: dict[str, Any] | None = None, confidence: float = 0.99, language: str = "zh",
-              earlier: list[dict[str, Any]] | None = None, selected: str | None = None,
+              earlier: list[dict[str, Any]] | None = None,
               entities: list[dict[str, Any]] | None = None, gap_s: float = 0.0) -> Tracker:
     """A tracker as a form's validation action gets it: the message, then the slot candidates after it.
 
@@ -55,9 +55,6 @@ def form_turn(*, text: str, intent: str, candidates: dict[str, Any], active_loop
     """
     ranked = {"name": intent, "confidence": confidence}
     latest: dict[str, Any] = {"text": text, "intent": ranked, "entities": entities or [], "intent_ranking": [ranked]}
-    if selected:
-        latest["response_selector"] = {"default": {"response": {"intent_response_key": selected,
-                                                                "utter_action": f"utter_{selected}"}}}
     now = time.time()
     opening = [{"event": "user", "text": "…", "timestamp": now - gap_s, "parse_data": {}}] if gap_s else []
     events = [*opening, *(earlier or []), {"event": "user", "text": text, "timestamp": now, "parse_data": latest},

@@ -106,7 +106,7 @@ async def test_a_new_request_after_a_long_silence_sets_the_form_aside_politely(
 
 @pytest.mark.parametrize("gap_s,text,intent", [
     (FORM_IDLE_S - 60, "我的积分还有多少", "check_points_balance"),  # not silent long enough: an answer
-    (FORM_IDLE_S + 60, "希望积分能多一些，兑换的东西太少了", "chitchat"),  # after a silence, still an answer
+    (FORM_IDLE_S + 60, "希望积分能多一些，兑换的东西太少了", "ask_how_are_you"),  # after a silence, still an answer
 ])
 async def test_without_both_a_silence_and_a_new_request_the_message_is_the_answer(
         domain: dict[str, Any], gap_s: float, text: str, intent: str) -> None:

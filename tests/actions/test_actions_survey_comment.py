@@ -43,7 +43,7 @@ async def test_a_detractors_comment_reaches_the_follow_up_ticket(crm_url: str, d
     assert follow_up and feedback_id
     dispatcher = CollectingDispatcher()
     events = await ActionRecordSurveyComment().run(dispatcher, make_tracker(
-        sender=sender, language=language, text=comment, intent="chitchat",
+        sender=sender, language=language, text=comment, intent="praise_service",
         slots={**customer_slots(3), SURVEY_SLOT: feedback_id}), domain)
     assert texts(dispatcher) == render("utter_survey_comment_thanks", language)
     assert slots_of(events)[SURVEY_SLOT] is None and followups(events) == []
@@ -51,7 +51,7 @@ async def test_a_detractors_comment_reaches_the_follow_up_ticket(crm_url: str, d
 
 
 @pytest.mark.parametrize("text,intent,expected", [
-    ("你们几点上班？", "chitchat", "utter_chitchat"),  # a question is answered as one
+    ("你们几点上班？", "ask_how_are_you", "utter_chitchat_how_are_you"),  # a question is answered as one
     ("谢谢", "thank", "utter_thank_reply"),  # a thank-you alone is not a comment
     ("what can you do?", "out_of_scope", "action_answer_from_knowledge"),
     ("我要投诉你们的快递", "file_complaint", "utter_complaint_ack"),  # asks to file one: the complaint form
@@ -63,10 +63,10 @@ async def test_what_is_not_a_comment_gets_its_usual_answer(crm_url: str, domain:
     assert followups(events) == [expected] and slots_of(events)[SURVEY_SLOT] is None
 
 
-async def test_a_remark_with_no_survey_before_it_gets_the_chitchat_reply(domain: dict[str, Any]) -> None:
+async def test_a_remark_with_no_survey_before_it_gets_the_usual_reply(domain: dict[str, Any]) -> None:
     events = await ActionRecordSurveyComment().run(CollectingDispatcher(), make_tracker(
-        text="服务很好", intent="chitchat"), domain)
-    assert followups(events) == ["utter_chitchat"]
+        text="服务很好", intent="praise_service"), domain)
+    assert followups(events) == ["utter_praise_thanks"]
 
 
 async def test_a_comment_during_an_outage_is_kept_and_recorded_once_later(
@@ -79,7 +79,7 @@ async def test_a_comment_during_an_outage_is_kept_and_recorded_once_later(
     monkeypatch.setenv("CRM_URL", "http://127.0.0.1:18039")
     dispatcher = CollectingDispatcher()
     kept = slots_of(await ActionRecordSurveyComment().run(dispatcher, make_tracker(
-        sender=sender, language="en", text="the agent never called back", intent="chitchat",
+        sender=sender, language="en", text="the agent never called back", intent="ask_how_are_you",
         slots={**customer_slots(4), SURVEY_SLOT: feedback_id}), domain))["pending_feedback"]
     assert texts(dispatcher) == render("utter_survey_comment_thanks", "en")
     assert kept[0]["comment_for"] == feedback_id and kept[0]["payload"]["text"] == "the agent never called back"
@@ -100,7 +100,8 @@ async def test_a_comment_on_a_score_kept_during_the_outage_joins_it(domain: dict
         sender="survey-kept-score", slots={"nps_score": "9"}), domain)
     kept = slots_of(scored)["pending_feedback"]
     events = await ActionRecordSurveyComment().run(CollectingDispatcher(), make_tracker(
-        sender="survey-kept-score", text="服务很好", intent="chitchat", slots={"pending_feedback": kept}), domain)
+        sender="survey-kept-score", text="服务很好", intent="praise_service",
+        slots={"pending_feedback": kept}), domain)
     joined = slots_of(events)["pending_feedback"]
     assert len(joined) == 1 and joined[0]["payload"]["text"] == "服务很好" and joined[0]["payload"]["score"] == 9
 
