@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import bot_failures, channel_of, crm, identify, language, say, verified_customer
 from actions.crm_client import CrmClient, CrmError, CrmUnavailable, TextAnalysis
-from actions.kept_writes import keep_ticket, resubmit_kept_writes
+from actions.kept_writes import NEVER_VALID, file_ticket, keep_ticket, resubmit_kept_writes
 from actions.messages import render
 from actions.repair import RepairingFormValidation, digits, failed_again, is_none_answer, reset_failures
 
@@ -158,12 +158,13 @@ class ValidateComplaintForm(RepairingFormValidation):
                                        domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         match = ORDER_NO.search(text)
-        if match:
-            return {"complaint_order": match.group(0).upper(), **reset_failures()}
+        order_no = match.group(0).upper() if match else f"KF{digits(text)}" if len(digits(text)) == 8 else None
+        if order_no:
+            if await _not_on_account(tracker, order_no):
+                return failed_again(dispatcher, tracker, "complaint_order", "utter_order_not_found", order_no=order_no)
+            return {"complaint_order": order_no, **reset_failures()}
         if is_none_answer(text):
             return {"complaint_order": "none", **reset_failures()}
-        if len(digits(text)) == 8:
-            return {"complaint_order": f"KF{digits(text)}", **reset_failures()}
         if _is_descriptive(text):
             return await _keep_details(dispatcher, tracker, text)
         return failed_again(dispatcher, tracker, "complaint_order", "utter_order_no_invalid")
@@ -189,8 +190,21 @@ class ValidateComplaintForm(RepairingFormValidation):
         return {"complaint_category": category, **reset_failures()}
 
 
+async def _not_on_account(tracker: Tracker, order_no: str) -> bool:
+    """A verified customer's order number that is not on their account: asked again here, because the CRM
+    refuses a ticket naming it once the form is over. Unverified, or the CRM unreachable: taken as given."""
+    customer_id = verified_customer(tracker)
+    if customer_id is None:
+        return False
+    try:
+        await crm(tracker).order(customer_id, order_no)
+    except CrmError as error:
+        return error.code == "order_not_found"
+    return False
+
+
 async def create_ticket(tracker: Tracker, payload: dict[str, Any], key: str) -> dict[str, Any]:
-    return dict(await crm(tracker).create_ticket(payload, key))
+    return dict(await file_ticket(crm(tracker), payload, key))
 
 
 def _tell_ticket(dispatcher: CollectingDispatcher, lang: str, ticket: dict[str, Any]) -> None:
@@ -214,10 +228,12 @@ class ActionCreateTicket(Action):
         try:
             ticket = await create_ticket(tracker, payload, key)
         except CrmError as error:
-            if isinstance(error, CrmUnavailable):
-                say(dispatcher, lang, "utter_ticket_kept")
-            else:
+            if not isinstance(error, CrmUnavailable) and error.status in NEVER_VALID:
+                # Refused, not lost to an outage: resubmitting would be refused again, so a human takes it.
                 say(dispatcher, lang, "utter_crm_error", message=error.message or error.code)
+                return clear + [SlotSet("handoff_reason", "ticket_refused"), SlotSet("handoff_priority", "normal"),
+                                FollowupAction("action_handoff_to_human")]
+            say(dispatcher, lang, "utter_ticket_kept")
             return clear + keep_ticket(payload, key)
         _tell_ticket(dispatcher, lang, ticket)
         events: list[EventType] = clear + [SlotSet("last_ticket_no", ticket["ticket_no"])]

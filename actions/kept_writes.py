@@ -18,13 +18,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import crm, say
-from actions.crm_client import CrmError
+from actions.crm_client import CrmClient, CrmError, Ticket
 from actions.metrics import KEPT, SETTLED
 
 KEPT_TICKET, KEPT_FEEDBACK, RETRY_WAIT = "pending_ticket", "pending_feedback", "kept_retry_wait_s"
 RETRY_INTENT = "EXTERNAL_retry_kept_writes"
 RETRY_FIRST_S, RETRY_MAX_S = 30, 600
-NEVER_VALID = (400, 422)  # the CRM refused the content itself: retrying forever helps nobody
+NEVER_VALID = (400, 404, 422)  # the CRM refused the content itself: retrying forever helps nobody
 
 
 def schedule_retry(wait_s: int) -> list[EventType]:
@@ -55,6 +55,18 @@ def keep_comment(tracker: Tracker, feedback_id: int, text: str, key: str) -> lis
     return [SlotSet(KEPT_FEEDBACK, [*kept, comment]), *schedule_retry(RETRY_FIRST_S)]
 
 
+async def file_ticket(client: CrmClient, payload: dict[str, Any], key: str) -> Ticket:
+    """Create a ticket. An order number the CRM does not know (an unverified customer's typo, or one checked
+    while the CRM was down) must not cost the complaint: it is filed without the link, the number in its text."""
+    try:
+        return await client.create_ticket(payload, key)
+    except CrmError as error:
+        if error.code != "order_not_found" or not payload.get("order_no"):
+            raise
+    described = f"{payload.get('description') or ''}\n订单号 Order no.: {payload['order_no']}".strip()
+    return await client.create_ticket({**payload, "order_no": None, "description": described}, f"{key}-no-order")
+
+
 async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Send every kept write once; tell the customer what got in; schedule another try for the rest."""
     events: list[EventType] = []
@@ -65,7 +77,7 @@ async def resubmit_kept_writes(dispatcher: CollectingDispatcher, tracker: Tracke
         events.append(SlotSet(KEPT_TICKET, None))  # not something we kept: drop it
     elif ticket:
         try:
-            created = await client.create_ticket(ticket["payload"], ticket["key"])
+            created = await file_ticket(client, ticket["payload"], ticket["key"])
         except CrmError as error:
             still_kept = error.status not in NEVER_VALID
             if not still_kept:

@@ -22,6 +22,7 @@ from actions.feedback import ActionEndConversation, ActionSubmitCsat, ActionSubm
 from actions.forms import ValidateVerifyForm
 from actions.handoff import ActionHandoffToHuman
 from actions.kept_writes import ActionRetryKeptWrites
+from actions.messages import render
 from actions.points import ActionAskRedeemConfirmation, ActionRedeemReward, ValidateRedeemForm
 
 pytestmark = pytest.mark.asyncio
@@ -107,6 +108,53 @@ async def test_complaint_ticket_with_inferred_category_and_sla(crm_url: str, dom
     tickets = await crm(crm_url, "GET", "/customers/2/tickets")
     mine = next(t for t in tickets["items"] if t["ticket_no"] == ticket_no)
     assert mine["category"] == "delivery"
+
+
+@pytest.mark.parametrize("language,customer,order_no,mine", [
+    ("zh", 1, "KF20250003", False), ("en", 1, "20250003", False), ("en", 3, "KF20250003", True)])
+async def test_an_order_not_on_the_verified_account_is_asked_again(crm_url: str, domain: dict[str, Any],
+                                                                   language: str, customer: int, order_no: str,
+                                                                   mine: bool) -> None:
+    """Regression: "不对，是KF20250003" (another customer's order) was taken, and the CRM refused the ticket at
+    the end of the form, a dead end. The order is checked when given; the second miss skips it."""
+    tracker = make_tracker(text=order_no, language=language, slots={**customer_slots(customer)},
+                           active_loop="complaint_form", requested_slot="complaint_order")
+    dispatcher = CollectingDispatcher()
+    result = await ValidateComplaintForm().validate_complaint_order(order_no, dispatcher, tracker, domain)
+    if mine:
+        assert result["complaint_order"] == "KF20250003" and dispatcher.messages == []
+        return
+    assert result["complaint_order"] is None and result["form_failures"] == 1.0
+    assert texts(dispatcher) == render("utter_order_not_found", language, order_no="KF20250003")
+    again = make_tracker(text=order_no, language=language, slots={**customer_slots(customer), "form_failures": 1.0},
+                         active_loop="complaint_form", requested_slot="complaint_order")
+    dispatcher = CollectingDispatcher()
+    skipped = await ValidateComplaintForm().validate_complaint_order(order_no, dispatcher, again, domain)
+    assert skipped["complaint_order"] == "none" and texts(dispatcher) == render("utter_slot_skipped", language)
+
+
+async def test_an_unknown_order_from_an_unverified_customer_still_files_the_complaint(
+        crm_url: str, domain: dict[str, Any]) -> None:
+    """No account to check against: the CRM refuses the link, and the ticket is filed with the number in its text."""
+    slots = {"complaint_text": "The parcel never arrived", "complaint_order": "KF29999999",
+             "complaint_category": "delivery", "complaint_key": "complaint-test-unknown-order"}
+    dispatcher = CollectingDispatcher()
+    events = await ActionCreateTicket().run(dispatcher, make_tracker(slots=slots, language="en"), domain)
+    ticket_no = slots_of(events)["last_ticket_no"]
+    assert ticket_no in texts(dispatcher) and "pending_ticket" not in slots_of(events)
+    ticket = await crm(crm_url, "GET", f"/tickets/{ticket_no}")
+    assert ticket["order_no"] is None and "KF29999999" in ticket["description"]
+
+
+async def test_a_ticket_the_crm_refuses_goes_to_a_human_not_into_a_retry_loop(crm_url: str,
+                                                                             domain: dict[str, Any]) -> None:
+    slots = {**customer_slots(999_999), "complaint_text": "没收到货", "complaint_order": "none",
+             "complaint_category": "delivery"}
+    dispatcher = CollectingDispatcher()
+    events = await ActionCreateTicket().run(dispatcher, make_tracker(slots=slots), domain)
+    assert any(e["event"] == "followup" and e["name"] == "action_handoff_to_human" for e in events)
+    assert "pending_ticket" not in slots_of(events) and slots_of(events)["handoff_reason"] == "ticket_refused"
+    assert "抱歉" in texts(dispatcher)
 
 
 async def test_vip_complaint_escalates_to_a_human(crm_url: str, domain: dict[str, Any]) -> None:

@@ -74,6 +74,24 @@ def test_complaint_creates_a_ticket_with_sla(stack: Stack) -> None:
     assert ticket.group(0) in {t["ticket_no"] for t in tickets}
 
 
+def test_an_order_not_on_the_account_is_asked_again_and_the_complaint_is_filed(stack: Stack) -> None:
+    """Regression: another customer's order number was taken, and the CRM refused the ticket at the end."""
+    sender, token = "e2e-conv-complaint-order", {"customer_token": stack.customer_token(1)}
+    reply = text_of(stack.chat(sender, "我要投诉", token))
+    assert "订单号" in reply, reply
+    reply = text_of(stack.chat(sender, "KF20250003", token))
+    assert "没有找到您账户下的订单 KF20250003" in reply and "订单号" in reply, reply
+    reply = text_of(stack.chat(sender, "KF20250001", token))
+    for answer in ("收到的杯子是碎的，太让人失望了", "其他", "其他"):  # whatever the form still needs
+        if re.search(r"T\d{6}", reply):
+            break
+        reply = text_of(stack.chat(sender, answer, token))
+    ticket = re.search(r"T\d{6}", reply)
+    assert ticket, reply
+    filed = stack.crm("GET", f"/tickets/{ticket.group(0)}").json()
+    assert filed["customer_id"] == 1 and filed["order_no"] == "KF20250001", filed
+
+
 def test_faq_and_language_following_the_customer(stack: Stack) -> None:
     sender = "e2e-conv-faq"
     reply = text_of(stack.chat(sender, "怎么退货"))
