@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from crm_backend.campaign import repository
 from crm_backend.campaign.models import BotTrigger, TriggerStatus
 from crm_backend.core.db import begin_write, utcnow
+from crm_backend.core.events import HandoffAbandoned
 from crm_backend.core.rasa import RasaClient, RasaUnavailable
 from crm_backend.handoff.audit import audit
 from crm_backend.interaction import repository as interactions
@@ -109,6 +110,16 @@ def keep_for_retry(session: Session, *, conversation_id: str, intent: str, entit
                            next_attempt_at=now + RETRY_FIRST, last_error=error[:300], created_at=now))
 
 
+def on_handoff_abandoned(session: Session, event: HandoffAbandoned) -> None:
+    """After-commit subscriber: the bot takes back a conversation whose waiting handoff was closed (resumed by
+    the next retry round, and retried like any kept trigger while Rasa is down); otherwise the customer's next
+    message would reach a paused bot and nobody."""
+    begin_write(session)
+    now = utcnow()
+    session.add(BotTrigger(conversation_id=event.conversation_id, intent="", entities={}, resume_first=True,
+                           status=TriggerStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now))
+
+
 @dataclass
 class RetryRound:
     sent: int = 0
@@ -153,7 +164,8 @@ async def retry_due(session: Session, *, rasa: RasaClient, now: datetime | None 
             try:
                 if trigger.resume_first:
                     await rasa.resume(trigger.conversation_id)
-                await rasa.trigger_intent(trigger.conversation_id, trigger.intent, trigger.entities or None)
+                if trigger.intent:  # none: the bot only takes the conversation back
+                    await rasa.trigger_intent(trigger.conversation_id, trigger.intent, trigger.entities or None)
             except RasaUnavailable as failure:
                 error = str(failure)[:300]
         await run_in_threadpool(_record_attempt, session, trigger, error=error, paused=paused, now=now,

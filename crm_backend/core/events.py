@@ -35,6 +35,13 @@ class CustomerChanged:
     customer_id: int
 
 
+@dataclass(frozen=True)
+class HandoffAbandoned:
+    """A waiting handoff was closed because its customer went silent: the bot must take the conversation back."""
+
+    conversation_id: str
+
+
 def subscribe(event_type: type, handler: Handler) -> None:
     """Call `handler(session, event)` after every commit that emitted an `event_type`; idempotent."""
     handlers = _handlers.setdefault(event_type, [])

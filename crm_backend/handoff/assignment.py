@@ -7,10 +7,12 @@ claims exactly one wins, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from crm_backend.agent.models import Agent
+from crm_backend.core import events
 from crm_backend.core.db import utcnow
 from crm_backend.handoff import errors, repository
 from crm_backend.handoff.audit import audit
@@ -44,6 +46,8 @@ def claim(session: Session, *, handoff_id: int, agent: Agent) -> Handoff:
     if handoff is None:
         raise errors.HandoffNotFound(handoff_id)
     if not won:
+        if handoff.status in HandoffStatus.CLOSED:
+            raise errors.AlreadyResolved(handoff_id)
         raise errors.AlreadyClaimed(handoff_id)
     session.refresh(handoff)
     session.add(HandoffMessage(handoff_id=handoff_id, role="system", text=f"claimed:{agent.id}", agent_id=agent.id,
@@ -72,7 +76,7 @@ def _transfer_target(session: Session, *, to_agent_id: int | None, to_supervisor
 def transfer(session: Session, *, handoff: Handoff, actor: Agent, to_agent_id: int | None,
              to_supervisor: bool = False) -> Handoff:
     """Hand a visible conversation to another agent, to any supervisor (least loaded), or back to the queue."""
-    if handoff.status == HandoffStatus.RESOLVED:
+    if handoff.status in HandoffStatus.CLOSED:
         raise errors.AlreadyResolved(handoff.id)
     if not is_supervisor(actor) and handoff.assigned_agent_id != actor.id:
         raise errors.Forbidden()
@@ -110,6 +114,40 @@ def release_stale(session: Session, *, now: datetime | None = None) -> list[Hand
             released.append(handoff)
     session.flush()
     return released
+
+
+CHAT_APPS = ("telegram", "slack", "wechat")
+ABANDON_BATCH = 100  # per round: a backlog of thousands is closed over a few rounds, each a short write
+
+
+def close_abandoned(session: Session, *, limits: dict[str, Any], now: datetime | None = None) -> list[Handoff]:
+    """Close waiting handoffs whose customer has said nothing for `limits` minutes ("web" for the website and
+    any other channel, "chat_app" for Telegram, Slack and WeChat; 0 never closes). Flushes.
+
+    Nobody can tell a website customer who closed the tab from one who waits quietly, so the silence decides;
+    a chat app delivers a late reply, so it waits longer. Each closed handoff emits `HandoffAbandoned` (the
+    bot takes the conversation back); its tickets stay open, and an agent's claim in between wins.
+    """
+    now = now or utcnow()
+    closed: list[Handoff] = []
+    for kind, exclude in (("web", True), ("chat_app", False)):
+        minutes = float(limits.get(kind) or 0)
+        if minutes <= 0:
+            continue
+        seen_before = now - timedelta(minutes=minutes)
+        for handoff in repository.silent_waiting(session, channels=CHAT_APPS, exclude=exclude,
+                                                 seen_before=seen_before, limit=ABANDON_BATCH):
+            if not repository.mark_abandoned(session, handoff_id=handoff.id, seen_before=seen_before, now=now):
+                continue
+            session.refresh(handoff)
+            session.add(HandoffMessage(handoff_id=handoff.id, role="system", text=f"abandoned:{minutes:g}",
+                                       created_at=now))
+            audit(session, agent=None, action="abandon", handoff_id=handoff.id,
+                  details={"silent_minutes": minutes, "channel": handoff.channel, "ticket_no": handoff.ticket_no})
+            events.emit(session, events.HandoffAbandoned(handoff.conversation_id))
+            closed.append(handoff)
+    session.flush()
+    return closed
 
 
 def auto_assign(session: Session, *, now: datetime | None = None) -> list[Handoff]:

@@ -25,7 +25,7 @@ SENDING_LEASE = timedelta(seconds=30)
 
 def require_holder(handoff: Handoff, agent: Agent) -> None:
     """Only the agent holding an open conversation (or a supervisor) may act in it."""
-    if handoff.status == HandoffStatus.RESOLVED:
+    if handoff.status in HandoffStatus.CLOSED:
         raise errors.AlreadyResolved(handoff.id)
     if handoff.assigned_agent_id != agent.id and not is_supervisor(agent):
         raise errors.NotAssigned(handoff.id)
@@ -128,7 +128,7 @@ def sync_from_tracker(session: Session, *, handoff: Handoff, events: list[dict[s
 def resolve(session: Session, *, handoff_id: int, agent: Agent) -> bool:
     """Mark the conversation resolved; True only for the request that actually resolved it."""
     handoff = get_visible(session, handoff_id=handoff_id, agent=agent)
-    if handoff.status != HandoffStatus.RESOLVED:
+    if handoff.status not in HandoffStatus.CLOSED:
         require_holder(handoff, agent)
     now = utcnow()
     if not repository.mark_resolved(session, handoff_id=handoff_id, agent_id=agent.id, now=now):

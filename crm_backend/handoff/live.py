@@ -106,6 +106,28 @@ def wake_event() -> asyncio.Event:
     return _wake
 
 
+ABANDONED_TEXT = {
+    "zh": "我们有一段时间没有收到您的消息，本次人工排队已结束。如还需要帮助，直接给我发消息就好。",
+    "en": "We haven't heard from you for a while, so this request for an agent has been closed. "
+          "If you still need help, just send me a message.",
+}
+TICKET_KEPT_TEXT = {"zh": "您的工单 {ticket_no} 仍会有人跟进。",
+                    "en": "Your ticket {ticket_no} will still be followed up."}
+
+
+async def say_goodbye(handoff: Handoff, rasa: RasaClient) -> None:
+    """Tell a customer who may still be there that the queue gave up, in their language (a courtesy: a
+    failure is logged; the bot's return itself is a kept trigger that is retried)."""
+    language = "en" if handoff.language == "en" else "zh"
+    text = ABANDONED_TEXT[language]
+    if handoff.ticket_no:
+        text += (" " if language == "en" else "") + TICKET_KEPT_TEXT[language].format(ticket_no=handoff.ticket_no)
+    try:
+        await rasa.send_bot_message(handoff.conversation_id, text, metadata={"kefu_handoff_abandoned": handoff.id})
+    except RasaUnavailable as failure:
+        log.warning("could not tell %s that the queue was closed: %s", handoff.conversation_id, failure)
+
+
 async def retry_once(session: Session, rasa: RasaClient) -> bool:
     """One round of the handoff duties (the caller owns and closes the session).
 
@@ -120,12 +142,18 @@ async def retry_once(session: Session, rasa: RasaClient) -> bool:
         await run_in_threadpool(session.rollback)
         return bool(pending)  # nothing open: no write lock taken (SQLite) on an idle system
 
-    def upkeep() -> tuple[list[Handoff], list[Handoff], list[ResponseBreach]]:
-        targets = console_settings(session)["response_targets"]
-        return (assignment.release_stale(session), assignment.auto_assign(session),
-                timers.record_breaches(session, targets))
+    def upkeep() -> tuple[list[Handoff], list[Handoff], list[ResponseBreach], list[Handoff]]:
+        settings = console_settings(session)
+        released = assignment.release_stale(session)
+        abandoned = assignment.close_abandoned(session, limits=settings["abandon_after_minutes"])
+        return (released, assignment.auto_assign(session),
+                timers.record_breaches(session, settings["response_targets"]), abandoned)
 
-    released, assigned, breaches = await run_in_threadpool(_step, session, upkeep)
+    released, assigned, breaches, abandoned = await run_in_threadpool(_step, session, upkeep)
+    await run_in_threadpool(events.dispatch, session)  # the bot takes the abandoned conversations back
+    for handoff in abandoned:
+        await say_goodbye(handoff, rasa)
+        await publish("abandoned", handoff.id)
     for handoff in released:
         await publish("released", handoff.id)
     for handoff in assigned:

@@ -16,7 +16,9 @@ class HandoffStatus:
     WAITING = "waiting"
     ASSIGNED = "assigned"
     RESOLVED = "resolved"
+    ABANDONED = "abandoned"  # the customer went silent before an agent took the conversation
     ACTIVE = (WAITING, ASSIGNED)
+    CLOSED = (RESOLVED, ABANDONED)
 
 
 class Handoff(Base):

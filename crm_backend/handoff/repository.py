@@ -67,6 +67,25 @@ def waiting(session: Session) -> list[Handoff]:
                                           Handoff.created_at)))
 
 
+def silent_waiting(session: Session, *, channels: tuple[str, ...], exclude: bool, seen_before: datetime,
+                   limit: int) -> list[Handoff]:
+    """Waiting handoffs on (or, with `exclude`, not on) `channels` whose customer said nothing since `seen_before`."""
+    on_channels = Handoff.channel.not_in(channels) if exclude else Handoff.channel.in_(channels)
+    return list(session.scalars(select(Handoff).where(
+        Handoff.status == HandoffStatus.WAITING, on_channels,
+        func.coalesce(Handoff.customer_last_seen_at, Handoff.created_at) < seen_before)
+        .order_by(Handoff.created_at).limit(limit)))
+
+
+def mark_abandoned(session: Session, *, handoff_id: int, seen_before: datetime, now: datetime) -> bool:
+    """Close a handoff still waiting and still silent (an agent's claim or a customer turn since wins)."""
+    result = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == HandoffStatus.WAITING,
+                              func.coalesce(Handoff.customer_last_seen_at, Handoff.created_at) < seen_before)
+        .values(status=HandoffStatus.ABANDONED, resolved_at=now).execution_options(synchronize_session=False))
+    return rowcount(result) == 1
+
+
 def assigned(session: Session) -> list[Handoff]:
     return list(session.scalars(select(Handoff).where(Handoff.status == HandoffStatus.ASSIGNED,
                                                       Handoff.assigned_agent_id.is_not(None))))
@@ -133,7 +152,7 @@ def set_assignee(session: Session, *, handoff_id: int, expect_agent: int | None,
 
 def mark_resolved(session: Session, *, handoff_id: int, agent_id: int, now: datetime) -> bool:
     result = session.execute(
-        update(Handoff).where(Handoff.id == handoff_id, Handoff.status != HandoffStatus.RESOLVED)
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status.in_(HandoffStatus.ACTIVE))
         .values(status=HandoffStatus.RESOLVED, resolved_at=now, resolved_by_agent_id=agent_id,
                 assigned_agent_id=func.coalesce(Handoff.assigned_agent_id, agent_id))
         .execution_options(synchronize_session=False))

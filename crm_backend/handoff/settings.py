@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "agent_timeout_seconds": 120,  # no heartbeat for this long → conversation goes back to the queue
     "callback_wait_minutes": 10,  # expected wait above this → the bot offers a callback ticket
     "minutes_per_conversation": 4,  # expected-wait estimate
+    # A waiting customer silent this long (minutes) has left: the handoff is closed and the bot takes over.
+    "abandon_after_minutes": {"web": 60, "chat_app": 1440},
     # First- and next-response targets in seconds by priority, and the share of them value customers get.
     "response_targets": DEFAULT_TARGETS,
     "gesture_limits": DEFAULT_GESTURE_LIMITS,

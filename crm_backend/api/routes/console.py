@@ -81,6 +81,13 @@ class GestureLimitsIn(BaseModel):
     tier: TierLimits
 
 
+class AbandonAfterIn(BaseModel):
+    """Minutes of customer silence after which a waiting handoff is closed (0: never)."""
+
+    web: int = Field(ge=0, le=10_080)
+    chat_app: int = Field(ge=0, le=43_200)
+
+
 class SettingsIn(BaseModel):
     auto_assign: bool | None = None
     capacity: int | None = Field(default=None, ge=1, le=50)
@@ -89,6 +96,7 @@ class SettingsIn(BaseModel):
     minutes_per_conversation: int | None = Field(default=None, ge=1, le=120)
     response_targets: ResponseTargetsIn | None = None
     gesture_limits: GestureLimitsIn | None = None
+    abandon_after_minutes: AbandonAfterIn | None = None
 
 
 def agent_loads(session: SessionDep) -> list[AgentLoad]:

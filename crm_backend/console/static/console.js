@@ -134,10 +134,11 @@
     if (h.timer) $("conv-timer").appendChild(timerNode(h.timer, "conv-timer-clock"));
     tickTimers();
     var holder = h.assigned_agent_id === me.id || me.supervisor;
+    var closed = isClosed(h);
     $("btn-claim").hidden = h.status !== "waiting";
-    $("btn-resolve").hidden = h.status === "resolved" || !holder || h.status === "waiting";
-    $("composer").hidden = h.status === "resolved" || !holder || h.status === "waiting";
-    $("transfer-box").hidden = h.status === "resolved" || !holder;
+    $("btn-resolve").hidden = closed || !holder || h.status === "waiting";
+    $("composer").hidden = closed || !holder || h.status === "waiting";
+    $("transfer-box").hidden = closed || !holder;
     var list = $("transcript");
     list.innerHTML = "";
     data.messages.filter(function (m) { return m.role !== "system"; }).forEach(function (m) {
@@ -150,11 +151,14 @@
       el.classList.toggle("active", el.dataset.id === String(id)); });
   }
 
+  // Resolved by an agent, or abandoned: the customer went silent while waiting and the bot took over.
+  function isClosed(h) { return h.status === "resolved" || h.status === "abandoned"; }
+
   // Goodwill points: the form shows the agent's limit for this customer; one key per grant, so a
   // double-click (or a retry after a network error) grants once.
   async function loadGestureLimit(h, holder) {
     var form = $("gesture-form");
-    var show = holder && h.status !== "resolved" && h.customer_id !== null;
+    var show = holder && !isClosed(h) && h.customer_id !== null;
     if (!show) { form.hidden = true; state.gestureFor = null; return; }
     if (state.gestureFor === h.id && !form.hidden) return;
     var limit = await kefuApi("GET", "/handoffs/" + h.id + "/gestures");
