@@ -13,6 +13,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -32,16 +33,21 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Pop
 
 
 @pytest.fixture(scope="module")
-def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def crm_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from testing.crm_seeding import seeded_engine
 
-    folder = tmp_path_factory.mktemp("console-ui")
-    database = f"sqlite:///{folder / 'crm.db'}"
-    seeded_engine(database).dispose()
+    path = tmp_path_factory.mktemp("console-ui") / "crm.db"
+    seeded_engine(f"sqlite:///{path}").dispose()
+    return path
+
+
+@pytest.fixture(scope="module")
+def crm(crm_database: Path) -> Iterator[tuple[str, str]]:
+    folder, database = crm_database.parent, f"sqlite:///{crm_database}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DATABASE_URL", "REDIS_", "RABBITMQ_", "KEFU_EVENT"))}
     env.update(DATABASE_URL=database, RASA_URL=f"http://127.0.0.1:{RASA_PORT}", CRM_SERVICE_TOKEN=TOKEN,
-               KEFU_HANDOFF_RETRY_SECONDS="0.5", KEFU_EVENT_STREAM="sql",
+               KEFU_HANDOFF_RETRY_SECONDS="0.5", KEFU_HANDOFF_IDLE_SECONDS="1", KEFU_EVENT_STREAM="sql",
                KEFU_EVENTS_DB=str(folder / "events.db"), PYTHONPATH=str(ROOT))
     processes = [serve("tests.e2e.handoff_fake_rasa:app", RASA_PORT, env, folder / "rasa.log"),
                  serve("crm_backend.main:app", CRM_PORT, env, folder / "crm.log")]
@@ -191,6 +197,58 @@ def test_supervisor_turns_on_auto_assignment_and_an_agent_transfers_up(crm: tupl
             shot(boss, artifacts, "ui-4-transferred")
             boss.get_by_test_id("auto-assign").uncheck()
             time.sleep(0.5)
+        finally:
+            browser.close()
+    assert not errors, errors
+
+
+def test_a_waiting_customer_who_left_is_shown_closed_and_handed_back(crm: tuple[str, str], crm_database: Path,
+                                                                    artifacts: Path) -> None:
+    """The handoff timer closes a waiting handoff whose customer went silent: the open console shows it closed
+    (no claim, no composer) without a reload, and the bot says goodbye and takes the conversation back."""
+    from playwright.sync_api import expect, sync_playwright
+    from sqlalchemy import create_engine, update
+
+    from crm_backend.core.db import utcnow
+    from crm_backend.handoff.models import Handoff
+
+    crm_url, rasa_url = crm
+    conversation = f"ui-left-{int(time.time())}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        errors: list[str] = []
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            login(page, crm_url, "agent2", "en")
+            created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
+                "conversation_id": conversation, "channel": "socketio", "customer_id": 3, "reason": "human please",
+                "reason_code": "explicit_request", "priority": "normal", "language": "en",
+                "transcript": [{"role": "user", "text": "human please", "at": time.time()}]}, timeout=10)
+            assert created.status_code == 201
+            item = page.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
+            expect(item).to_contain_text("Waiting", timeout=10_000)
+            item.click()
+            expect(page.get_by_test_id("claim")).to_be_visible()
+            # Seventy minutes of silence (the web default closes after 60): backdate it in the CRM's database.
+            engine = create_engine(f"sqlite:///{crm_database}")
+            with engine.begin() as connection:
+                then = utcnow() - timedelta(minutes=70)
+                connection.execute(update(Handoff).where(Handoff.conversation_id == conversation)
+                                   .values(created_at=then, customer_last_seen_at=then))
+            engine.dispose()
+            expect(page.get_by_test_id("conv-status")).to_contain_text("Customer left", timeout=20_000)
+            expect(page.get_by_test_id("claim")).to_be_hidden()
+            expect(page.get_by_test_id("reply")).to_be_hidden()
+            expect(item).to_have_count(0)  # off the queue
+            shot(page, artifacts, "ui-5-customer-left")
+
+            def handed_back() -> bool:
+                events = httpx.get(f"{rasa_url}/conversations/{conversation}/tracker", timeout=5).json()["events"]
+                said = [e.get("text") for e in events if e.get("event") == "bot"]
+                return bool(said) and "haven't heard from you" in said[-1] and \
+                    [e["event"] for e in events].count("resume") == 1
+            wait_for("the bot to take the conversation back", handed_back, timeout=20, every=0.5)
         finally:
             browser.close()
     assert not errors, errors
