@@ -86,12 +86,18 @@ class ActionPrepareComplaint(Action):
         return events
 
 
+ZH_OPENING = re.compile(r"(我要|我想|想要|我需要|帮我|麻烦你?|请)?(提交|提个|提一个|提出|发起|进行)?(一个|个)?"
+                        r"(投诉|客诉|反映(一个|个|一下)?问题)(一下)?")
+# Words of a bare English opening ("I'd like to lodge a formal complaint, please"): what is left describes.
+EN_OPENING = frozenset("i i'd i'm id want wanna would like to need file make lodge raise submit open register have "
+                       "a an formal complaint complain please can could you help me let do just hi hello hey".split())
+
+
 def _is_descriptive(text: str) -> bool:
     """More than a bare "I want to complain": worth keeping as the description."""
-    stripped = re.sub(r"(我要|我想)?投诉(一下)?|i (want to|would like to) (make a )?complain(t)?|complaint", "",
-                      text, flags=re.I).strip(" ，,。.!！")
-    cjk = len(re.findall(r"[\u4e00-\u9fff]", stripped))
-    return cjk >= 6 or len(stripped.split()) >= 4
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", ZH_OPENING.sub("", text)))
+    words = [word for word in re.findall(r"[a-z']+", text.lower()) if word not in EN_OPENING]
+    return cjk >= 6 or len(words) >= 3
 
 
 def strongly_negative(analysis: TextAnalysis) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from action_helpers import form_turn, make_tracker, slot_values, texts
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaints import ValidateComplaintForm
+from actions.complaints import ValidateComplaintForm, _is_descriptive
 from actions.fallback import ActionDefaultFallback
 from actions.feedback import SKIPPED, ValidateCsatForm, ValidateNpsForm, ValidateSuggestionForm
 from actions.forms import (
@@ -44,6 +44,18 @@ async def test_a_bare_opening_sends_no_failure_message(domain: dict[str, Any], l
     events = await ValidateComplaintForm().run(dispatcher, tracker, domain)
     assert dispatcher.messages == [], texts(dispatcher)
     assert slot_values(events).get("form_failures", 0) == 0
+
+
+@pytest.mark.parametrize("text,descriptive", [
+    ("我要投诉", False), ("我想提交一个投诉", False), ("我要反映一个问题", False), ("帮我投诉一下", False),
+    ("I want to file a complaint", False), ("I'd like to lodge a formal complaint please", False),
+    ("can I make a complaint?", False), ("i have a complaint", False),
+    ("我要投诉，收到的杯子是碎的，太让人失望了", True), ("东西有质量问题，我要投诉", True),
+    ("the box was crushed and the mug inside broken", True), ("my item arrived broken", True)])
+def test_a_bare_opening_is_not_kept_as_the_description(text: str, descriptive: bool) -> None:
+    """Regression: "I want to file a complaint" became the ticket's description, and what happened was never
+    asked (the opening words left were counted as a description)."""
+    assert _is_descriptive(text) is descriptive
 
 
 @pytest.mark.parametrize("answer", ["没有订单号", "没有", "不记得了", "不知道", "没订单号", "none", "no order",
