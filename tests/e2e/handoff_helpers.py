@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,25 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30, every: fl
 
 def shot(page: Any, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"handoff-{name}.png"), full_page=True)
+
+
+@contextmanager
+def chromium_pages(errors: list[str], *, console: bool = True) -> Iterator[Callable[..., Any]]:
+    """Headless Chromium; yields `new_page(**options)`, whose page errors (and, with `console`, console errors
+    such as failed requests) land in `errors`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def new_page(**options: Any) -> Any:
+            page = browser.new_page(**{"viewport": {"width": 1400, "height": 900}, **options})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            if console:
+                page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            return page
+
+        try:
+            yield new_page
+        finally:
+            browser.close()
