@@ -76,6 +76,14 @@ def login(page: object, crm_url: str, username: str, lang: str, next_path: str =
     page.wait_for_url(re.compile(re.escape(next_path) + "$"))  # type: ignore[attr-defined]
 
 
+def escalate(crm_url: str, conversation: str, said: str, **fields: str) -> None:
+    """Emily Carter (customer 3, English) asks for a human with one message."""
+    created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
+        "conversation_id": conversation, "customer_id": 3, "reason": said, "language": "en",
+        "transcript": [{"role": "user", "text": said, "at": time.time()}], **fields}, timeout=10)
+    assert created.status_code == 201, created.text
+
+
 def test_console_flow_with_undelivered_retry_and_dashboard(crm: tuple[str, str], artifacts: Path) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
@@ -167,11 +175,7 @@ def test_supervisor_turns_on_auto_assignment_and_an_agent_transfers_up(crm: tupl
                                   ) as settings:
             boss.get_by_test_id("auto-assign").check()
         assert settings.value.status == 200 and settings.value.json()["auto_assign"] is True
-        created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
-            "conversation_id": conversation, "channel": "rest", "customer_id": 3, "reason": "refund",
-            "reason_code": "complaint", "priority": "urgent", "language": "en",
-            "transcript": [{"role": "user", "text": "I want a refund", "at": time.time()}]}, timeout=10)
-        assert created.status_code == 201
+        escalate(crm_url, conversation, "I want a refund", channel="rest", reason_code="complaint", priority="urgent")
         item = agent.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
         expect(item).to_contain_text("Assigned", timeout=10_000)
         expect(item).to_contain_text("Zhou")  # agent2 got it without clicking
@@ -204,11 +208,8 @@ def test_a_waiting_customer_who_left_is_shown_closed_and_handed_back(crm: tuple[
     with chromium_pages(errors) as new_page:
         page = new_page()
         login(page, crm_url, "agent2", "en")
-        created = httpx.post(f"{crm_url}/api/v1/handoffs", headers={"Authorization": f"Bearer {TOKEN}"}, json={
-            "conversation_id": conversation, "channel": "socketio", "customer_id": 3, "reason": "human please",
-            "reason_code": "explicit_request", "priority": "normal", "language": "en",
-            "transcript": [{"role": "user", "text": "human please", "at": time.time()}]}, timeout=10)
-        assert created.status_code == 201
+        escalate(crm_url, conversation, "human please", channel="socketio", reason_code="explicit_request",
+                 priority="normal")
         item = page.locator(f'[data-testid="queue-item"][data-conversation="{conversation}"]')
         expect(item).to_contain_text("Waiting", timeout=10_000)
         item.click()
