@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -71,8 +72,24 @@ class RetentionThread:
 
 
 def notifier(loop: asyncio.AbstractEventLoop) -> consumer.Notify:
-    """From the consumer thread: tell every console that these handoffs have a new turn."""
+    """From the consumer thread: tell every console that these handoffs have a new turn, and a waiting
+    customer who wrote again where they stand in the queue."""
     def notify(handoff_ids: set[int]) -> None:
         for handoff_id in handoff_ids:
             asyncio.run_coroutine_threadsafe(live.publish("message", handoff_id), loop)
+            asyncio.run_coroutine_threadsafe(_acknowledge(handoff_id), loop).add_done_callback(_log_failure)
     return notify
+
+
+async def _acknowledge(handoff_id: int) -> bool:
+    session = get_sessionmaker()()
+    try:
+        return await live.acknowledge(session, handoff_id)
+    finally:
+        await asyncio.to_thread(session.close)
+
+
+def _log_failure(future: Future[bool]) -> None:
+    """Nobody awaits the acknowledgement: its failure (a database error) would otherwise vanish."""
+    if not future.cancelled() and future.exception() is not None:
+        log.error("queue acknowledgement failed", exc_info=future.exception())

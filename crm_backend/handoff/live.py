@@ -24,7 +24,7 @@ from crm_backend.core import events
 from crm_backend.core.bus import get_bus
 from crm_backend.core.db import begin_write, utcnow
 from crm_backend.core.rasa import RasaClient, RasaUnavailable, rasa_client
-from crm_backend.handoff import assignment, conversation, repository, tickets, timers
+from crm_backend.handoff import assignment, conversation, repository, service, tickets, timers
 from crm_backend.handoff.models import Handoff, HandoffMessage, ResponseBreach
 from crm_backend.handoff.settings import console_settings
 
@@ -126,6 +126,42 @@ async def say_goodbye(handoff: Handoff, rasa: RasaClient) -> None:
         await rasa.send_bot_message(handoff.conversation_id, text, metadata={"kefu_handoff_abandoned": handoff.id})
     except RasaUnavailable as failure:
         log.warning("could not tell %s that the queue was closed: %s", handoff.conversation_id, failure)
+
+
+QUEUE_ACK_TEXT = {
+    "zh": ("收到，客服接入后会看到您的消息。您前面还有 {ahead} 位，预计约 {minutes} 分钟。",
+           "收到，客服接入后会看到您的消息。下一位就是您，预计约 {minutes} 分钟。"),
+    "en": ("Got it: the agent will see your messages when they pick up. {ahead} ahead of you, about {minutes} min.",
+           "Got it: the agent will see your messages when they pick up. You're next, about {minutes} min."),
+}
+
+
+async def acknowledge(session: Session, handoff_id: int, rasa: RasaClient | None = None) -> bool:
+    """A waiting customer wrote again: tell them (at most every `service.QUEUE_ACK_EVERY`) that it reached the
+    queue and where they stand; the paused bot says nothing otherwise. True when a message went out. The
+    caller owns and closes the session.
+
+    A cheap read decides first, so the turns of conversations that are not due take no write lock.
+    """
+    def claim() -> service.QueuePlace | None:
+        handoff = session.get(Handoff, handoff_id)
+        due = handoff is not None and service.queue_ack_due(handoff, now=utcnow())
+        session.rollback()
+        return _step(session, lambda: service.acknowledge_waiting(session, handoff_id=handoff_id)) if due else None
+
+    place = await run_in_threadpool(claim)
+    if place is None:
+        return False
+    language = "en" if place.handoff.language == "en" else "zh"
+    some_ahead, next_up = QUEUE_ACK_TEXT[language]
+    text = (some_ahead if place.ahead else next_up).format(ahead=place.ahead, minutes=place.minutes)
+    try:
+        await (rasa or rasa_client()).send_bot_message(place.handoff.conversation_id, text,
+                                                       metadata={"kefu_queue_ack": handoff_id})
+    except RasaUnavailable as failure:  # a courtesy: the message itself is in the queue either way
+        log.warning("could not acknowledge %s in the queue: %s", place.handoff.conversation_id, failure)
+        return False
+    return True
 
 
 async def retry_once(session: Session, rasa: RasaClient) -> bool:

@@ -46,6 +46,8 @@ class Handoff(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     customer_last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A waiting customer who writes is told their place in the queue, at most every QUEUE_ACK_EVERY.
+    queue_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Timestamp of the last Rasa tracker event already copied into handoff_messages.
     tracker_cursor: Mapped[float] = mapped_column(Float, default=0.0)
 

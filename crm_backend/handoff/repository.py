@@ -86,6 +86,17 @@ def mark_abandoned(session: Session, *, handoff_id: int, seen_before: datetime, 
     return rowcount(result) == 1
 
 
+def take_queue_ack(session: Session, *, handoff_id: int, quiet_since: datetime, now: datetime) -> bool:
+    """Claim the acknowledgement of a waiting customer's new message: only when they wrote after the handoff
+    (or the last acknowledgement) and that was before `quiet_since`; exactly one caller wins."""
+    last = func.coalesce(Handoff.queue_acknowledged_at, Handoff.created_at)
+    result = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == HandoffStatus.WAITING,
+                              Handoff.customer_last_seen_at > last, last < quiet_since)
+        .values(queue_acknowledged_at=now).execution_options(synchronize_session=False))
+    return rowcount(result) == 1
+
+
 def assigned(session: Session) -> list[Handoff]:
     return list(session.scalars(select(Handoff).where(Handoff.status == HandoffStatus.ASSIGNED,
                                                       Handoff.assigned_agent_id.is_not(None))))

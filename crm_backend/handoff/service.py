@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -74,6 +74,40 @@ def create_handoff(session: Session, *, conversation_id: str, channel: str, cust
     wait = expected_wait(session, ahead=repository.waiting_ahead(session, handoff), agents_online=online)
     threshold = int(console_settings(session)["callback_wait_minutes"])
     return Created(handoff, wait, online, online == 0 or wait > threshold, new)
+
+
+QUEUE_ACK_EVERY = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    handoff: Handoff
+    ahead: int
+    minutes: int
+
+
+def queue_ack_due(handoff: Handoff, *, now: datetime) -> bool:
+    """A waiting customer wrote since the handoff (or since they were last told), and that was a while ago."""
+    last = as_utc(handoff.queue_acknowledged_at or handoff.created_at)
+    seen = as_utc(handoff.customer_last_seen_at)
+    return (handoff.status == HandoffStatus.WAITING and last is not None and seen is not None and seen > last
+            and last < now - QUEUE_ACK_EVERY)
+
+
+def acknowledge_waiting(session: Session, *, handoff_id: int, now: datetime | None = None) -> QueuePlace | None:
+    """Claim telling a waiting customer who wrote again their place in the queue (once per QUEUE_ACK_EVERY,
+    one winner among processes); None when not due. Flushes."""
+    now = now or utcnow()
+    if not repository.take_queue_ack(session, handoff_id=handoff_id, quiet_since=now - QUEUE_ACK_EVERY, now=now):
+        return None
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        return None
+    session.refresh(handoff)
+    ahead = repository.waiting_ahead(session, handoff)
+    minutes = expected_wait(session, ahead=ahead, agents_online=len(online_agent_ids(session, now=now)))
+    session.flush()
+    return QueuePlace(handoff, ahead, minutes)
 
 
 def _parse_at(value: Any) -> datetime | None:
