@@ -90,11 +90,13 @@ ZH_OPENING = re.compile(r"(我要|我想|想要|我需要|帮我|麻烦你?|请)
                         r"(投诉|客诉|反映(一个|个|一下)?问题)(一下)?")
 # Words of a bare English opening ("I'd like to lodge a formal complaint, please"): what is left describes.
 EN_OPENING = frozenset("i i'd i'm id want wanna would like to need file make lodge raise submit open register have "
-                       "a an formal complaint complain please can could you help me let do just hi hello hey".split())
+                       "a an formal complaint complain please can could you help me let do just hi hello hey "
+                       "about regarding order my".split())
 
 
 def _is_descriptive(text: str) -> bool:
-    """More than a bare "I want to complain": worth keeping as the description."""
+    """More than a bare "I want to complain (about order KF…)": worth keeping as the description."""
+    text = ORDER_NO.sub("", text)
     cjk = len(re.findall(r"[\u4e00-\u9fff]", ZH_OPENING.sub("", text)))
     words = [word for word in re.findall(r"[a-z']+", text.lower()) if word not in EN_OPENING]
     return cjk >= 6 or len(words) >= 3

@@ -50,6 +50,7 @@ async def test_a_bare_opening_sends_no_failure_message(domain: dict[str, Any], l
     ("我要投诉", False), ("我想提交一个投诉", False), ("我要反映一个问题", False), ("帮我投诉一下", False),
     ("I want to file a complaint", False), ("I'd like to lodge a formal complaint please", False),
     ("can I make a complaint?", False), ("i have a complaint", False),
+    ("I want to complain about order KF20250003", False), ("我想投诉KF20250002这个订单", False),
     ("我要投诉，收到的杯子是碎的，太让人失望了", True), ("东西有质量问题，我要投诉", True),
     ("the box was crushed and the mug inside broken", True), ("my item arrived broken", True)])
 def test_a_bare_opening_is_not_kept_as_the_description(text: str, descriptive: bool) -> None:

@@ -32,18 +32,18 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Pop
                             stderr=subprocess.STDOUT)
 
 
+# The SQLite file behind each running CRM (by its URL): a test may backdate rows in it. Other test modules
+# import the `crm` fixture, so it cannot depend on a second fixture of this module.
+DATABASES: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
-def crm_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     from testing.crm_seeding import seeded_engine
 
-    path = tmp_path_factory.mktemp("console-ui") / "crm.db"
-    seeded_engine(f"sqlite:///{path}").dispose()
-    return path
-
-
-@pytest.fixture(scope="module")
-def crm(crm_database: Path) -> Iterator[tuple[str, str]]:
-    folder, database = crm_database.parent, f"sqlite:///{crm_database}"
+    folder = tmp_path_factory.mktemp("console-ui")
+    database = f"sqlite:///{folder / 'crm.db'}"
+    seeded_engine(database).dispose()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DATABASE_URL", "REDIS_", "RABBITMQ_", "KEFU_EVENT"))}
     env.update(DATABASE_URL=database, RASA_URL=f"http://127.0.0.1:{RASA_PORT}", CRM_SERVICE_TOKEN=TOKEN,
@@ -52,6 +52,7 @@ def crm(crm_database: Path) -> Iterator[tuple[str, str]]:
     processes = [serve("tests.e2e.handoff_fake_rasa:app", RASA_PORT, env, folder / "rasa.log"),
                  serve("crm_backend.main:app", CRM_PORT, env, folder / "crm.log")]
     urls = (f"http://127.0.0.1:{CRM_PORT}", f"http://127.0.0.1:{RASA_PORT}")
+    DATABASES[urls[0]] = folder / "crm.db"
     try:
         for url in urls:
             def up(url: str = url) -> bool:
@@ -192,8 +193,7 @@ def test_supervisor_turns_on_auto_assignment_and_an_agent_transfers_up(crm: tupl
     assert not errors, errors
 
 
-def test_a_waiting_customer_who_left_is_shown_closed_and_handed_back(crm: tuple[str, str], crm_database: Path,
-                                                                    artifacts: Path) -> None:
+def test_a_waiting_customer_who_left_is_shown_closed_and_handed_back(crm: tuple[str, str], artifacts: Path) -> None:
     """The handoff timer closes a waiting handoff whose customer went silent: the open console shows it closed
     (no claim, no composer) without a reload, and the bot says goodbye and takes the conversation back."""
     from playwright.sync_api import expect
@@ -215,7 +215,7 @@ def test_a_waiting_customer_who_left_is_shown_closed_and_handed_back(crm: tuple[
         item.click()
         expect(page.get_by_test_id("claim")).to_be_visible()
         # Seventy minutes of silence (the web default closes after 60): backdate it in the CRM's database.
-        engine = create_engine(f"sqlite:///{crm_database}")
+        engine = create_engine(f"sqlite:///{DATABASES[crm_url]}")
         with engine.begin() as connection:
             then = utcnow() - timedelta(minutes=70)
             connection.execute(update(Handoff).where(Handoff.conversation_id == conversation)
