@@ -4,12 +4,16 @@ minutes (SQLite and PostgreSQL; Rasa is the in-memory fake)."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from crm_backend.conversation import runner
 from crm_backend.core.db import utcnow
 from crm_backend.handoff import live
 from crm_backend.handoff.models import Handoff
@@ -81,3 +85,25 @@ def test_rasa_down_loses_only_the_courtesy(client: TestClient, service_headers: 
     assert not acknowledged(session, rasa, hid)
     handoff = session.get(Handoff, hid)
     assert handoff is not None and handoff.status == "waiting" and handoff.queue_acknowledged_at is not None
+
+
+def test_the_stream_consumers_notifier_sends_it(client: TestClient, service_headers: dict[str, str],
+                                                session: Session, rasa: FakeRasa,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wiring: the consumer thread's notifier schedules the acknowledgement on the event loop."""
+    hid = escalate(client, service_headers, "c-ack-notifier", language="en", customer_id=None)
+    wrote(session, hid, minutes_ago=0, opened_minutes_ago=3)
+    monkeypatch.setattr(runner, "get_sessionmaker", lambda: lambda: session)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        runner.notifier(loop)({hid})  # as the consumer thread calls it after a commit
+        deadline = time.monotonic() + 10
+        while not told(rasa, "c-ack-notifier") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+    assert told(rasa, "c-ack-notifier") == [live.QUEUE_ACK_TEXT["en"][1].format(minutes=4)]
