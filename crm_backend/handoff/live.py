@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crm_backend.core import events
 from crm_backend.core.bus import get_bus
-from crm_backend.core.db import begin_write, utcnow
+from crm_backend.core.db import begin_write, committed, utcnow
 from crm_backend.core.rasa import RasaClient, RasaUnavailable, rasa_client
 from crm_backend.handoff import assignment, conversation, repository, service, tickets, timers
 from crm_backend.handoff.models import Handoff, HandoffMessage, ResponseBreach
@@ -45,15 +45,11 @@ def announce(session: Session, kind: str, handoff_id: int | None = None, **extra
 
 
 def _step(session: Session, work: Callable[[], T]) -> T:
-    """Run `work` as one committed write unit on `session` (what came before it is committed first)."""
+    """Run `work` as one committed write unit on `session` (what came before it is committed first), then
+    deliver its after-commit events."""
     begin_write(session)
-    try:
-        result = work()
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return result
+    with committed(session):
+        return work()
 
 
 async def deliver(session: Session, *, message: HandoffMessage, handoff: Handoff,
@@ -118,10 +114,10 @@ TICKET_KEPT_TEXT = {"zh": "您的工单 {ticket_no} 仍会有人跟进。",
 async def say_goodbye(handoff: Handoff, rasa: RasaClient) -> None:
     """Tell a customer who may still be there that the queue gave up, in their language (a courtesy: a
     failure is logged; the bot's return itself is a kept trigger that is retried)."""
-    language = "en" if handoff.language == "en" else "zh"
-    text = ABANDONED_TEXT[language]
+    text = ABANDONED_TEXT[handoff.language]
     if handoff.ticket_no:
-        text += (" " if language == "en" else "") + TICKET_KEPT_TEXT[language].format(ticket_no=handoff.ticket_no)
+        text += (" " if handoff.language == "en" else "") + TICKET_KEPT_TEXT[handoff.language].format(
+            ticket_no=handoff.ticket_no)
     try:
         await rasa.send_bot_message(handoff.conversation_id, text, metadata={"kefu_handoff_abandoned": handoff.id})
     except RasaUnavailable as failure:
@@ -152,8 +148,7 @@ async def acknowledge(session: Session, handoff_id: int, rasa: RasaClient | None
     place = await run_in_threadpool(claim)
     if place is None:
         return False
-    language = "en" if place.handoff.language == "en" else "zh"
-    some_ahead, next_up = QUEUE_ACK_TEXT[language]
+    some_ahead, next_up = QUEUE_ACK_TEXT[place.handoff.language]
     text = (some_ahead if place.ahead else next_up).format(ahead=place.ahead, minutes=place.minutes)
     try:
         await (rasa or rasa_client()).send_bot_message(place.handoff.conversation_id, text,
@@ -185,8 +180,8 @@ async def retry_once(session: Session, rasa: RasaClient) -> bool:
         return (released, assignment.auto_assign(session),
                 timers.record_breaches(session, settings["response_targets"]), abandoned)
 
+    # The step's after-commit events make the bot take the abandoned conversations back.
     released, assigned, breaches, abandoned = await run_in_threadpool(_step, session, upkeep)
-    await run_in_threadpool(events.dispatch, session)  # the bot takes the abandoned conversations back
     for handoff in abandoned:
         await say_goodbye(handoff, rasa)
         await publish("abandoned", handoff.id)

@@ -67,21 +67,24 @@ def waiting(session: Session) -> list[Handoff]:
                                           Handoff.created_at)))
 
 
+def _silent_waiting(seen_before: datetime) -> Any:
+    """Still waiting, and the customer has said nothing since `seen_before`."""
+    return and_(Handoff.status == HandoffStatus.WAITING,
+                func.coalesce(Handoff.customer_last_seen_at, Handoff.created_at) < seen_before)
+
+
 def silent_waiting(session: Session, *, channels: tuple[str, ...], exclude: bool, seen_before: datetime,
                    limit: int) -> list[Handoff]:
     """Waiting handoffs on (or, with `exclude`, not on) `channels` whose customer said nothing since `seen_before`."""
     on_channels = Handoff.channel.not_in(channels) if exclude else Handoff.channel.in_(channels)
-    return list(session.scalars(select(Handoff).where(
-        Handoff.status == HandoffStatus.WAITING, on_channels,
-        func.coalesce(Handoff.customer_last_seen_at, Handoff.created_at) < seen_before)
-        .order_by(Handoff.created_at).limit(limit)))
+    return list(session.scalars(select(Handoff).where(_silent_waiting(seen_before), on_channels)
+                                .order_by(Handoff.created_at).limit(limit)))
 
 
 def mark_abandoned(session: Session, *, handoff_id: int, seen_before: datetime, now: datetime) -> bool:
     """Close a handoff still waiting and still silent (an agent's claim or a customer turn since wins)."""
     result = session.execute(
-        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == HandoffStatus.WAITING,
-                              func.coalesce(Handoff.customer_last_seen_at, Handoff.created_at) < seen_before)
+        update(Handoff).where(Handoff.id == handoff_id, _silent_waiting(seen_before))
         .values(status=HandoffStatus.ABANDONED, resolved_at=now).execution_options(synchronize_session=False))
     return rowcount(result) == 1
 

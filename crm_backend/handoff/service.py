@@ -100,9 +100,7 @@ def acknowledge_waiting(session: Session, *, handoff_id: int, now: datetime | No
     now = now or utcnow()
     if not repository.take_queue_ack(session, handoff_id=handoff_id, quiet_since=now - QUEUE_ACK_EVERY, now=now):
         return None
-    handoff = session.get(Handoff, handoff_id)
-    if handoff is None:
-        return None
+    handoff = session.get_one(Handoff, handoff_id)
     session.refresh(handoff)
     ahead = repository.waiting_ahead(session, handoff)
     minutes = expected_wait(session, ahead=ahead, agents_online=len(online_agent_ids(session, now=now)))
