@@ -201,14 +201,17 @@ class SqlFileConsumer(_Worker):
             while self.drain_once():
                 pass
 
-    def _rows(self, after: int) -> list[tuple[int, str]]:
+    def _rows(self, after: int) -> tuple[list[tuple[int, str]], int]:
+        """The next batch after `after`, and the file's largest id (0 when empty)."""
         uri = f"file:{self.path}?mode=ro"
         with sqlite3.connect(uri, uri=True, timeout=5) as db:
             try:
-                return list(db.execute("SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?", (after, BATCH)))
+                rows = list(db.execute("SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                       (after, BATCH)))
+                return rows, rows[-1][0] if rows else int(db.execute("SELECT max(id) FROM events").fetchone()[0] or 0)
             except sqlite3.OperationalError as error:
                 if "no such table" in str(error):
-                    return []
+                    return [], 0
                 raise
 
     def drain_once(self) -> bool:
@@ -223,10 +226,13 @@ class SqlFileConsumer(_Worker):
                 session.commit()
                 position = 0
             session.rollback()
-            rows = self._rows(position)
+            rows, newest = self._rows(position)
+            if not rows and newest < position:
+                # The file was emptied (a prune before the fix that keeps its newest row) or replaced: its ids
+                # start again under the cursor. Read it from the start; stored events are skipped by their key.
+                return self._rewind(session, position)
             if not rows:
                 return False
-            newest = rows[-1][0]
 
             def claim(s: Session) -> bool:
                 moved = s.execute(update(StreamCursor).where(StreamCursor.name == SQL_CURSOR,
@@ -239,16 +245,30 @@ class SqlFileConsumer(_Worker):
             self._stored(done)
         return True
 
+    @staticmethod
+    def _rewind(session: Session, position: int) -> bool:
+        begin_write(session)
+        session.execute(update(StreamCursor).where(StreamCursor.name == SQL_CURSOR, StreamCursor.position == position)
+                        .values(position=0))
+        session.commit()
+        log.warning("Rasa's broker file restarted its ids under the stream cursor (%s): reading it again", position)
+        return True
+
 
 def prune_sql_file(path: str, sessionmaker: Callable[[], Session]) -> int:
-    """Delete the rows of Rasa's broker file that are stored already; returns how many."""
+    """Delete the rows of Rasa's broker file that are stored already, but the newest; returns how many.
+
+    The table has no AUTOINCREMENT: SQLite numbers a new row one past the largest id left, so emptying it made
+    Rasa's next events start again at 1, under the cursor, and they were never read (nor kept: the next prune
+    deleted them). Keeping the newest stored row keeps new ids above the cursor.
+    """
     if not os.path.exists(path):
         return 0
     with sessionmaker() as session:
         position = session.scalar(select(StreamCursor.position).where(StreamCursor.name == SQL_CURSOR)) or 0
     with sqlite3.connect(path, timeout=10) as db:
         try:
-            return db.execute("DELETE FROM events WHERE id <= ?", (position,)).rowcount
+            return db.execute("DELETE FROM events WHERE id < ?", (position,)).rowcount
         except sqlite3.OperationalError:
             return 0
 

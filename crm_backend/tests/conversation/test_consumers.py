@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,7 +62,22 @@ def test_sql_broker_file_two_competing_consumers_store_each_event_once(
     with Session(engine) as session:
         cursor = session.get(StreamCursor, "rasa-sql-broker")
         assert cursor is not None and cursor.position == len(batch) + 1
-    assert prune_sql_file(str(path), maker) == len(batch) + 1
+    assert prune_sql_file(str(path), maker) == len(batch)  # all but the newest stored row
+    # Regression: an emptied file numbered Rasa's next events from 1 again, under the cursor: never stored.
+    later = ev.conversation("sqlf-after-prune", 1_800_000_000.0, intents=["greet"])
+    ev.write_sql_broker_file(path, later)
+    reader = SqlFileConsumer(str(path), maker)
+    while reader.drain_once():
+        pass
+    assert _stored(engine) == len(batch) + len(later)
+    # A file emptied by the old prune (or replaced) restarts its ids under the cursor: read from the start again.
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM events")
+    again = ev.conversation("sqlf-emptied", 1_800_000_100.0, intents=["greet"])
+    ev.write_sql_broker_file(path, again)
+    while reader.drain_once():
+        pass
+    assert _stored(engine) == len(batch) + len(later) + len(again)
 
 
 @pytest.fixture
