@@ -147,6 +147,8 @@ class ActionDropForm(Action):
         request = tracker.get_slot(PAUSED_REQUEST)
         if form:  # else a form set aside after a silence, already announced: only its new request is left
             say(dispatcher, tracker, "utter_form_stopped")
+        elif not request:  # "好的" / "ok" after a form that stopped at once: nothing left to drop, but an answer
+            dispatcher.utter_message(response="utter_nothing_to_stop")
         events = cleared(form) if form else [SlotSet(PAUSED_REQUEST, None)]
         return events + await run_request(request, dispatcher, tracker, domain)
 

@@ -208,6 +208,10 @@ async def test_stop_without_details_stops_at_once(domain: dict[str, Any]) -> Non
     events = await ActionStopForm().run(dispatcher, tracker, {})
     assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
     assert said(dispatcher, "utter_form_stopped") and slot_values(events)["paused_form"] is None
+    # "好的" right after: the stop rule drops a form that is already gone; the customer still gets an answer.
+    dispatcher = CollectingDispatcher()
+    await ActionDropForm().run(dispatcher, make_tracker(intent="affirm"), {})
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_nothing_to_stop"]
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
