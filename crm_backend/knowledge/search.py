@@ -27,8 +27,8 @@ from crm_backend.knowledge.text import tokens
 DIM = 384
 BM25_K1 = 1.2
 BM25_B = 0.5
-# Chosen on the questions in knowledge/tuning/, knowledge/dev/, knowledge/dev2/ and knowledge/dev3/ (never on the
-# held-out set in tests/knowledge/heldout/).
+# Chosen on the questions in knowledge/tuning/ and knowledge/dev*/ (never on the held-out set in
+# tests/knowledge/heldout/).
 # e5 cosines of unrelated text sit near 0.78–0.82 and of a good match near 0.90+; map that band to 0–1. The band
 # depends on the customer's language: English questions meet their answers at lower cosines than Chinese ones
 # (floor, span per language; SEMANTIC_FLOOR/SEMANTIC_SPAN for any other language).
@@ -63,6 +63,19 @@ UNKNOWN_MISSING = 0.3
 CROSS_LANGUAGE_OFFSET = 0.05
 QUESTION_CANDIDATES = 200
 ANSWER_THRESHOLD = 0.28  # scores are divided by _TOTAL, so they lie in [0, 1]
+# Chinese near misses (a question about the topic that the article does not answer) score higher than English ones
+# and English answers lower than Chinese ones, so one threshold served neither: on the dev sets written after the
+# scoring was fixed (dev3–dev5, 480 answerable + 100 unanswerable per language), the best thresholds were 0.32 for
+# Chinese (errors 55 → 49) and 0.24 for English (50 → 44), the same on all six sets. A score is shifted by the
+# customer's language so ANSWER_THRESHOLD means the same in both; the ranking does not change.
+CALIBRATION = {"zh": -0.04, "en": 0.04}
+# A version without customers' questions (a supervisor's new article, before anyone adds the ways customers ask)
+# misses the closest-question part of the score, so its right answers scored under the threshold: with every
+# article's questions removed, top-1 on the dev sets fell to 68 % (zh) and 73 % (en). It gets this much on top,
+# which also ranks it fairly against versions that have questions: with the questions of a random half of the
+# articles removed, errors on the dev sets fell 191 → 121 (zh) and 166 → 119 (en); 0.07 did worse in both
+# languages, 0.18 in English. Versions that list questions are unchanged.
+QUESTIONLESS_OFFSET = 0.14
 PASSAGE_CHARS = 280
 
 _model_lock = threading.Lock()
@@ -196,6 +209,7 @@ class SearchIndex:
             self._versions[(doc.article_id, doc.language)] = i
         counts = np.array([len(doc.questions_vector) // (4 * DIM) for doc in self.docs], dtype=np.int64)
         self._question_counts = counts
+        self._questionless = np.where(counts == 0, QUESTIONLESS_OFFSET, 0.0).astype(np.float32)
         self._question_starts = np.cumsum(counts) - counts
         self._asked = np.flatnonzero(counts)  # the versions that list customer questions
         self._question_vectors = np.frombuffer(b"".join(d.questions_vector for d in self.docs),
@@ -285,7 +299,7 @@ class SearchIndex:
             if unknown:
                 np.maximum(missing, UNKNOWN_MISSING * top_idf, out=missing)
             score -= WEIGHT_MISSING * missing / top_idf
-        score = np.clip(score, 0.0, 1.0)
+        score = np.clip(score + self._questionless + CALIBRATION.get(language, 0.0), 0.0, 1.0)
         # BM25 only breaks ties; the version in the customer's language wins over the other language.
         top_bm25 = float(bm25.max()) or 1.0
         rank_key = score + 1e-3 * bm25 / top_bm25 + np.where(preferred, 1e-3, 0.0)

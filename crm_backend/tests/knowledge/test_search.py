@@ -1,0 +1,55 @@
+"""Scoring of the hybrid index on the demo articles plus a supervisor's new article that lists no customer questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_backend.knowledge.evaluate import demo_index
+from crm_backend.knowledge.search import ANSWER_THRESHOLD, QUESTIONLESS_OFFSET, Doc, SearchIndex, embed_version
+
+GIFT_WRAP = {
+    "zh": ("可以提供礼品包装吗？", "可以。结算时勾选“礼品包装”，每件收费 10 元，包装内不含价格单。"),
+    "en": ("Do you offer gift wrapping?",
+           "Yes. Tick Gift wrapping at checkout; it costs ¥10 per item and no price list is included."),
+}
+
+
+@pytest.fixture(scope="module")
+def mixed_index() -> SearchIndex:
+    demo = demo_index()
+    new = [Doc(10_000, "gift-wrapping", "general", language, title, body, ("礼品包装", "gift wrap"),
+               *embed_version(title, body, ["礼品包装", "gift wrap"]))
+           for language, (title, body) in GIFT_WRAP.items()]
+    return SearchIndex([*demo.docs, *new])
+
+
+@pytest.mark.parametrize(("question", "language"), [("礼物可以帮忙包装吗", "zh"), ("能帮忙包装成礼物吗", "zh"),
+                                                    ("can you wrap my present", "en"),
+                                                    ("is gift wrap available, it's for my mum", "en")])
+def test_a_new_article_without_customer_questions_answers_a_paraphrase(
+        mixed_index: SearchIndex, question: str, language: str) -> None:
+    top = mixed_index.search(question, language=language, limit=1)[0]
+    assert top.slug == "gift-wrapping" and top.language == language
+    assert top.score >= ANSWER_THRESHOLD, f"{question!r} scored {top.score}"
+
+
+@pytest.mark.parametrize(("question", "language", "slug"), [
+    ("下单后多久发货", "zh", "shipping-dispatch-time"), ("how soon will my order ship", "en", "shipping-dispatch-time"),
+    ("积分什么时候过期", "zh", "points-expiry"), ("do my points expire", "en", "points-expiry")])
+def test_the_offset_does_not_take_questions_from_articles_that_list_them(
+        mixed_index: SearchIndex, question: str, language: str, slug: str) -> None:
+    top = mixed_index.search(question, language=language, limit=1)[0]
+    assert top.slug == slug and top.score >= ANSWER_THRESHOLD
+
+
+@pytest.mark.parametrize(("question", "language"), [("明天上海会下雨吗", "zh"), ("tell me a joke about cats", "en")])
+def test_unrelated_questions_are_still_declined(mixed_index: SearchIndex, question: str, language: str) -> None:
+    top = mixed_index.search(question, language=language, limit=1)[0]
+    assert top.score < ANSWER_THRESHOLD, f"{question!r} → {top.slug} {top.score}"
+
+
+def test_only_versions_without_questions_get_the_offset(mixed_index: SearchIndex) -> None:
+    asked = [d for d in mixed_index.docs if d.questions]
+    assert len(asked) == len(mixed_index.docs) - 2 and QUESTIONLESS_OFFSET > 0
+    offsets = {d.slug: float(mixed_index._questionless[i]) for i, d in enumerate(mixed_index.docs)}
+    assert offsets["gift-wrapping"] == pytest.approx(QUESTIONLESS_OFFSET) and offsets["points-expiry"] == 0.0
