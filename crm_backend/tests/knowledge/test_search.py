@@ -53,3 +53,20 @@ def test_only_versions_without_questions_get_the_offset(mixed_index: SearchIndex
     assert len(asked) == len(mixed_index.docs) - 2 and QUESTIONLESS_OFFSET > 0
     offsets = {d.slug: float(mixed_index._questionless[i]) for i, d in enumerate(mixed_index.docs)}
     assert offsets["gift-wrapping"] == pytest.approx(QUESTIONLESS_OFFSET) and offsets["points-expiry"] == 0.0
+
+
+@pytest.mark.parametrize(("question", "language"), [
+    ("淘宝客服电话是多少", "zh"), ("我在拼多多上买的东西怎么退", "zh"), ("京东的客服电话多少", "zh"),
+    ("What's Amazon's customer service number?", "en"), ("how do I track my taobao order", "en"),
+    ("what time does IKEA close today?", "en")])
+def test_a_question_about_another_shop_is_declined(mixed_index: SearchIndex, question: str, language: str) -> None:
+    top = mixed_index.search(question, language=language, limit=1)[0]
+    assert top.score < ANSWER_THRESHOLD, f"{question!r} → {top.slug} {top.score}"
+
+
+@pytest.mark.parametrize(("question", "language"), [("京东物流一般几天到", "zh"),
+                                                    ("does JD Logistics deliver my order?", "en")])
+def test_an_article_that_names_the_other_shop_still_answers(
+        mixed_index: SearchIndex, question: str, language: str) -> None:
+    top = mixed_index.search(question, language=language, limit=1)[0]
+    assert top.slug == "shipping-delivery-time" and top.score >= ANSWER_THRESHOLD, f"{top.slug} {top.score}"
