@@ -83,6 +83,9 @@ class AnswerFeedback(Base):
     language: Mapped[str] = mapped_column(String(2))
     channel: Mapped[str] = mapped_column(String(32))
     conversation_id: Mapped[str | None] = mapped_column(String(128))
+    # The question the article was given for (the conversation's latest answer with it): an answer that did not
+    # help is usually a question the article does not cover, which the supervisor sees on the dashboard.
+    query: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -99,4 +102,5 @@ class SearchLog(Base):
                                                    index=True)
     score: Mapped[float] = mapped_column(Float)
     answered: Mapped[bool] = mapped_column(Boolean, index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

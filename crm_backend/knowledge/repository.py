@@ -74,3 +74,22 @@ def content_gaps(session: Session, *, limit: int) -> list[tuple[str, str, int, f
                            .group_by(func.lower(SearchLog.query), SearchLog.language)
                            .order_by(count.desc(), func.lower(SearchLog.query)).limit(limit)).all()
     return [(str(q), str(lang), int(n), float(s or 0.0)) for q, lang, n, s in rows]
+
+
+def answered_query(session: Session, *, conversation_id: str, article_id: int) -> str | None:
+    """The question the conversation was last answered with this article for."""
+    return session.scalar(select(SearchLog.query).where(
+        SearchLog.conversation_id == conversation_id, SearchLog.article_id == article_id,
+        SearchLog.answered.is_(True)).order_by(SearchLog.id.desc()).limit(1))
+
+
+def unhelpful_answers(session: Session, *, limit: int) -> list[tuple[str, str, int, int]]:
+    """The questions most often answered with an article that customers said did not help (question, language,
+    article, count)."""
+    count = func.count().label("n")
+    query = func.lower(AnswerFeedback.query)
+    rows = session.execute(select(query, AnswerFeedback.language, AnswerFeedback.article_id, count)
+                           .where(AnswerFeedback.helpful.is_(False), AnswerFeedback.query.is_not(None))
+                           .group_by(query, AnswerFeedback.language, AnswerFeedback.article_id)
+                           .order_by(count.desc(), query).limit(limit)).all()
+    return [(str(q), str(lang), int(a), int(n)) for q, lang, a, n in rows]

@@ -171,6 +171,15 @@ class GapOut(BaseModel):
     best_score: float
 
 
+class UnhelpfulOut(BaseModel):
+    query: str
+    language: str
+    article_id: int
+    slug: str
+    count: int
+
+
 class StatsOut(BaseModel):
     articles: list[ArticleStats]
     gaps: list[GapOut]
+    unhelpful: list[UnhelpfulOut]

@@ -285,7 +285,8 @@ class Answer:
     hits: list[Hit]
 
 
-def answer(session: Session, *, question: str, language: str, channel: str, limit: int = 1) -> Answer:
+def answer(session: Session, *, question: str, language: str, channel: str, limit: int = 1,
+           conversation_id: str | None = None) -> Answer:
     """The best article for a customer's question, or a decline below the confidence threshold (logged)."""
     hits = search(session, query=question, language=language, limit=limit)
     top = hits[0] if hits else None
@@ -293,7 +294,7 @@ def answer(session: Session, *, question: str, language: str, channel: str, limi
     begin_write(session)  # after the search: the log waits for SQLite's lock instead of failing on a stale read
     session.add(SearchLog(query=question.strip()[:300], language=language, channel=channel[:32],
                           article_id=top.article_id if answered and top else None,
-                          score=top.score if top else 0.0, answered=answered))
+                          score=top.score if top else 0.0, answered=answered, conversation_id=conversation_id))
     session.flush()
     return Answer(top if answered else None, answered, bool(answered and top and top.language != language), hits)
 
@@ -308,15 +309,18 @@ def record_feedback(session: Session, *, article_id: int, helpful: bool, languag
                     conversation_id: str | None) -> AnswerFeedback:
     begin_write(session)
     get_article(session, article_id=article_id)
+    query = repository.answered_query(session, conversation_id=conversation_id,
+                                      article_id=article_id) if conversation_id else None
     row = AnswerFeedback(article_id=article_id, helpful=helpful, language=language, channel=channel,
-                         conversation_id=conversation_id)
+                         conversation_id=conversation_id, query=query)
     session.add(row)
     session.flush()
     return row
 
 
 def stats(session: Session, *, gaps: int = 20) -> dict[str, Any]:
-    """Per-article views, answers, helpful / not helpful, and the top searches with no good answer."""
+    """Per-article views, answers, helpful / not helpful, the top searches with no good answer, and the questions
+    whose answer customers said did not help."""
     rows, _ = repository.listing(session, limit=100_000)
     answers = repository.answer_counts(session)
     feedback = repository.feedback_counts(session)
@@ -325,6 +329,9 @@ def stats(session: Session, *, gaps: int = 20) -> dict[str, Any]:
                  "views": a.views, "answers": answers.get(a.id, 0), "helpful": feedback.get((a.id, True), 0),
                  "not_helpful": feedback.get((a.id, False), 0)} for a in rows]
     articles.sort(key=lambda s: (-(s["answers"] + s["views"]), s["slug"]))
+    slugs = {a.id: a.slug for a in rows}
     return {"articles": articles,
             "gaps": [{"query": q, "language": lang, "count": n, "best_score": round(s, 3)}
-                     for q, lang, n, s in repository.content_gaps(session, limit=gaps)]}
+                     for q, lang, n, s in repository.content_gaps(session, limit=gaps)],
+            "unhelpful": [{"query": q, "language": lang, "article_id": a, "slug": slugs.get(a, ""), "count": n}
+                          for q, lang, a, n in repository.unhelpful_answers(session, limit=gaps)]}

@@ -103,6 +103,17 @@ def test_a_published_article_is_answered_in_the_widget_within_5_s_and_no_offers_
     assert CJK.search(zh.bot_texts()[-1]) and zh.page.get_by_role("button", name="转人工").last.is_visible()
     zh.screenshot(artifacts / "knowledge-widget-zh.png")
 
+    # Both "No"s reach the supervisor's dashboard with the question asked, and the article opens from there.
+    console.goto(f"{stack.crm_url}/console/knowledge?lang=en")
+    unhelpful = console.get_by_test_id("kb-unhelpful")
+    unhelpful.locator("li", has_text="can i borrow an umbrella when it rains?").wait_for(timeout=10_000)
+    assert "→ umbrella-lending × 1" in unhelpful.locator("li").first.inner_text()
+    unhelpful.locator("li", has_text="下雨了门店能借伞吗 (").wait_for(timeout=10_000)
+    unhelpful.get_by_test_id("kb-unhelpful-open").first.click()
+    console.get_by_test_id("kb-status").filter(has_text=re.compile("published · v2", re.I)).wait_for(timeout=10_000)
+    assert console.get_by_test_id("kb-en-title").input_value() == TITLE_EN
+    console.screenshot(path=str(artifacts / "knowledge-unhelpful.png"))
+
     help_page = en.page.context.new_page()
     help_page.goto(f"{stack.crm_url}/help/a/umbrella-lending?lang=en")
     assert help_page.locator("article h1").inner_text() == TITLE_EN

@@ -145,7 +145,8 @@ def export_articles(session: SessionDep, _supervisor: CurrentSupervisor,
 
 @router.get("/stats", response_model=StatsOut)
 def stats(session: SessionDep, _supervisor: CurrentSupervisor) -> StatsOut:
-    """Views, answers, helpful / not helpful per article; the top searches with no good answer."""
+    """Views, answers, helpful / not helpful per article; the top searches with no good answer; the questions whose
+    answer did not help."""
     return StatsOut.model_validate(service.stats(session))
 
 
@@ -155,7 +156,8 @@ def stats(session: SessionDep, _supervisor: CurrentSupervisor) -> StatsOut:
 @router.post("/answer", response_model=AnswerOut, dependencies=[Depends(require_service_token)])
 def answer(body: AnswerIn, session: SessionDep) -> AnswerOut:
     """The best passage for a customer's question, or `answered: false` below the confidence threshold."""
-    result = service.answer(session, question=body.question, language=body.language, channel=body.channel)
+    result = service.answer(session, question=body.question, language=body.language, channel=body.channel,
+                            conversation_id=body.conversation_id)
     session.commit()
     hit = result.hit
     if hit is None:

@@ -135,6 +135,16 @@
       add.addEventListener("click", () => addQuestion(g.language, g.query));
       li.appendChild(add); return li;
     }));
+    // Customers said the answer did not help: the article usually lacks what was asked. Open it to add that.
+    document.getElementById("kb-unhelpful").replaceChildren(...data.unhelpful.map((u) => {
+      const li = document.createElement("li");
+      li.textContent = `${u.query} (${kefuLabel("lang", u.language)}) → ${u.slug} × ${u.count} `;
+      const edit = document.createElement("button");
+      edit.type = "button"; edit.dataset.testid = "kb-unhelpful-open";
+      edit.textContent = zh ? "打开这篇文章" : "Open the article";
+      edit.addEventListener("click", async () => { await open(u.article_id); form.scrollIntoView(); });
+      li.appendChild(edit); return li;
+    }));
   }
 
   form.addEventListener("submit", save);

@@ -162,6 +162,35 @@ def test_answers_views_and_feedback_are_counted_per_article(
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "article_not_found"
 
 
+def test_questions_whose_answer_did_not_help_are_listed_with_their_article(
+        supervisor: TestClient, service_headers: dict[str, str]) -> None:
+    article = create(supervisor, status="published")
+    asked = {"Will you gift wrap it?": ("c1", "c2"), "礼物可以帮忙包装吗": ("c3",)}
+    for question, conversations in asked.items():
+        language = "en" if question.isascii() else "zh"
+        for conversation in conversations:
+            answer = supervisor.post("/api/v1/knowledge/answer", headers=service_headers, json={
+                "question": question, "language": language, "conversation_id": conversation}).json()
+            assert answer["answered"] is True and answer["article"]["id"] == article["id"]
+            supervisor.post("/api/v1/knowledge/feedback", headers=service_headers, json={
+                "article_id": article["id"], "helpful": False, "language": language,
+                "conversation_id": conversation})
+    # Helpful answers, and feedback that cannot be tied to a question (no conversation, or one that was never
+    # answered with this article), are not listed.
+    supervisor.post("/api/v1/knowledge/answer", headers=service_headers, json={
+        "question": "do you wrap gifts", "language": "en", "conversation_id": "c4"})
+    unlinked: list[tuple[str | None, bool]] = [("c4", True), (None, False), ("never-asked", False)]
+    for other, helpful in unlinked:
+        supervisor.post("/api/v1/knowledge/feedback", headers=service_headers, json={
+            "article_id": article["id"], "helpful": helpful, "language": "en", "conversation_id": other})
+    unhelpful = supervisor.get("/api/v1/knowledge/stats").json()["unhelpful"]
+    assert unhelpful == [
+        {"query": "will you gift wrap it?", "language": "en", "article_id": article["id"], "slug": "gift-wrapping",
+         "count": 2},
+        {"query": "礼物可以帮忙包装吗", "language": "zh", "article_id": article["id"], "slug": "gift-wrapping",
+         "count": 1}]
+
+
 def test_bulk_import_then_export_in_csv_and_markdown(supervisor: TestClient) -> None:
     markdown = ("---\nslug: store-wifi\ncategory: stores\ntags: wifi, 无线网络\n---\n=== zh: 门店有 Wi-Fi 吗？\n"
                 "有，网络名 Kefu-Guest，无需密码。\n\n=== en: Is there Wi-Fi in the stores?\n"
