@@ -12,6 +12,11 @@ class ArticleNotFound(NotFoundError):
         super().__init__(f"Article {key} not found", f"未找到文章 {key}", code="article_not_found")
 
 
+class UnansweredNotFound(NotFoundError):
+    def __init__(self, key: int) -> None:
+        super().__init__(f"Recorded question {key} not found", f"未找到记录的问题 {key}", code="unanswered_not_found")
+
+
 class ArticleConflict(ConflictError):
     """A save based on an older version: refused with what changed since."""
 

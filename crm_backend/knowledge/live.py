@@ -1,9 +1,10 @@
 """The process's search index, kept in step with the database.
 
-Every search first compares a cheap stamp (article count + sum of versions) with the one the index was
-built from, at most once per `CHECK_SECONDS`; on a change the index is rebuilt from the stored vectors.
-So an article published through any CRM process is searchable in every process within about a second,
-with no restart and no message broker. While one thread rebuilds, others keep using the old index.
+Every search first compares a cheap stamp (article count + sum of versions, and the questions recorded as not
+answered) with the one the index was built from, at most once per `CHECK_SECONDS`; on a change the index is
+rebuilt from the stored vectors. So an article published through any CRM process is searchable in every process
+within about a second, with no restart and no message broker. While one thread rebuilds, others keep using the
+old index.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def docs_of(articles: Iterable[Article]) -> list[Doc]:
                 version.questions_vector = embed_questions(questions)
             docs.append(Doc(article.id, article.slug, article.category, version.language, version.title,
                             version.body, tuple(article.tags), version.title_vector, version.body_vector,
-                            questions, version.questions_vector))
+                            questions, version.questions_vector, article.updated_at.timestamp()))
     return docs
 
 
@@ -40,7 +41,7 @@ class LiveIndex:
     def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
         self._check_seconds = check_seconds
         self._index = SearchIndex([])
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._checked_at = 0.0
         self._rebuild = threading.Lock()
         self.last_build_seconds = 0.0
@@ -60,7 +61,9 @@ class LiveIndex:
         try:
             if stamp != self._stamp:
                 started = time.monotonic()
-                self._index = SearchIndex(docs_of(repository.published(session)))
+                self._index = SearchIndex(docs_of(repository.published(session)),
+                                          [(row.vector, row.created_at.timestamp())
+                                           for row in repository.unanswered(session)])
                 self._stamp = stamp
                 self.last_build_seconds = time.monotonic() - started
         finally:

@@ -1,4 +1,5 @@
-"""Help articles, their language versions, revision history, answer feedback and the search log."""
+"""Help articles, their language versions, revision history, answer feedback, the questions recorded as not
+answered, and the search log."""
 
 from __future__ import annotations
 
@@ -86,6 +87,21 @@ class AnswerFeedback(Base):
     # The question the article was given for (the conversation's latest answer with it): an answer that did not
     # help is usually a question the article does not cover, which the supervisor sees on the dashboard.
     query: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A question the knowledge base does not answer, recorded by a supervisor (usually from an answer customers
+    rated "not helpful"): a customer's question closer to it than to any question an article answers is declined."""
+
+    __tablename__ = "knowledge_unanswered"
+    __table_args__ = (UniqueConstraint("language", "question", name="uq_knowledge_unanswered_language_question"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(2))
+    question: Mapped[str] = mapped_column(String(300))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # its e5 `query:` vector (float32)
+    author: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

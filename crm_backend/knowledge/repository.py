@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from crm_backend.knowledge.models import AnswerFeedback, Article, ArticleRevision, ArticleTranslation, SearchLog
+from crm_backend.knowledge.models import (
+    AnswerFeedback,
+    Article,
+    ArticleRevision,
+    ArticleTranslation,
+    SearchLog,
+    UnansweredQuestion,
+)
 
 
 def by_id(session: Session, article_id: int) -> Article | None:
@@ -44,10 +51,13 @@ def revision(session: Session, article_id: int, version: int) -> ArticleRevision
                                                         ArticleRevision.version == version))
 
 
-def index_stamp(session: Session) -> tuple[int, int]:
-    """Changes whenever any article is created or saved (every save raises its version)."""
+def index_stamp(session: Session) -> tuple[int, int, int, int]:
+    """Changes whenever any article is created or saved (every save raises its version), and whenever a question
+    is recorded as not answered or removed (ids only grow)."""
     count, total = session.execute(select(func.count(Article.id), func.coalesce(func.sum(Article.version), 0))).one()
-    return int(count), int(total)
+    recorded, last = session.execute(select(func.count(UnansweredQuestion.id),
+                                            func.coalesce(func.max(UnansweredQuestion.id), 0))).one()
+    return int(count), int(total), int(recorded), int(last)
 
 
 def published(session: Session) -> Sequence[Article]:
@@ -93,3 +103,12 @@ def unhelpful_answers(session: Session, *, limit: int) -> list[tuple[str, str, i
                            .group_by(query, AnswerFeedback.language, AnswerFeedback.article_id)
                            .order_by(count.desc(), query).limit(limit)).all()
     return [(str(q), str(lang), int(a), int(n)) for q, lang, a, n in rows]
+
+
+def unanswered(session: Session) -> Sequence[UnansweredQuestion]:
+    return session.scalars(select(UnansweredQuestion).order_by(UnansweredQuestion.id.desc())).all()
+
+
+def unanswered_by_question(session: Session, *, language: str, question: str) -> UnansweredQuestion | None:
+    return session.scalar(select(UnansweredQuestion).where(UnansweredQuestion.language == language,
+                                                           UnansweredQuestion.question == question))

@@ -179,6 +179,21 @@ class UnhelpfulOut(BaseModel):
     count: int
 
 
+class UnansweredIn(BaseModel):
+    question: str = Field(min_length=1, max_length=300, pattern=r"\S")
+    language: LanguageCode
+
+
+class UnansweredOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    question: str
+    language: str
+    author: str
+    created_at: datetime
+
+
 class StatsOut(BaseModel):
     articles: list[ArticleStats]
     gaps: list[GapOut]

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from crm_backend.core.db import begin_write, utcnow
 from crm_backend.knowledge import bulk, live, repository
 from crm_backend.knowledge.bulk import Version
-from crm_backend.knowledge.errors import ArticleConflict, ArticleNotFound, InvalidArticle, SlugTaken
+from crm_backend.knowledge.errors import (
+    ArticleConflict,
+    ArticleNotFound,
+    InvalidArticle,
+    SlugTaken,
+    UnansweredNotFound,
+)
 from crm_backend.knowledge.markdown import render_html
 from crm_backend.knowledge.models import (
     CATEGORIES,
@@ -26,6 +32,7 @@ from crm_backend.knowledge.models import (
     ArticleRevision,
     ArticleTranslation,
     SearchLog,
+    UnansweredQuestion,
 )
 from crm_backend.knowledge.schemas import ArticleIn, ArticleUpdate, VersionIn
 from crm_backend.knowledge.search import ANSWER_THRESHOLD, DIM, Hit, embed_questions, embed_version
@@ -335,3 +342,26 @@ def stats(session: Session, *, gaps: int = 20) -> dict[str, Any]:
                      for q, lang, n, s in repository.content_gaps(session, limit=gaps)],
             "unhelpful": [{"query": q, "language": lang, "article_id": a, "slug": slugs.get(a, ""), "count": n}
                           for q, lang, a, n in repository.unhelpful_answers(session, limit=gaps)]}
+
+
+def record_unanswered(session: Session, *, question: str, language: str, author: str) -> UnansweredQuestion:
+    """Record a question the knowledge base does not answer; recording the same question again keeps one."""
+    text = " ".join(question.split())[:300]
+    begin_write(session)
+    row = repository.unanswered_by_question(session, language=language, question=text)
+    if row is None:
+        row = UnansweredQuestion(language=language, question=text, vector=embed_questions([text]), author=author)
+        session.add(row)
+        session.flush()
+        live.touch()
+    return row
+
+
+def remove_unanswered(session: Session, *, question_id: int) -> None:
+    begin_write(session)
+    row = session.get(UnansweredQuestion, question_id)
+    if row is None:
+        raise UnansweredNotFound(question_id)
+    session.delete(row)
+    session.flush()
+    live.touch()

@@ -114,6 +114,17 @@ def test_a_published_article_is_answered_in_the_widget_within_5_s_and_no_offers_
     assert console.get_by_test_id("kb-en-title").input_value() == TITLE_EN
     console.screenshot(path=str(artifacts / "knowledge-unhelpful.png"))
 
+    # The supervisor records the English question as not answered: the bot now says it doesn't know instead of
+    # offering the umbrella article; removing the record restores the answer.
+    unhelpful.locator("li", has_text="can i borrow an umbrella").get_by_test_id("kb-record-unanswered").click()
+    recorded = console.get_by_test_id("kb-unanswered").locator("li", has_text="can i borrow an umbrella when it rains?")
+    recorded.wait_for(timeout=10_000)
+    declined = en.send("Can I borrow an umbrella when it rains?", timeout_ms=30_000)
+    assert not any(TITLE_EN in text for text in declined) and any("human" in text for text in declined), declined
+    recorded.get_by_test_id("kb-unanswered-remove").click()
+    recorded.wait_for(state="detached", timeout=10_000)
+    ask(en, "Can I borrow an umbrella when it rains?", TITLE_EN, time.monotonic())
+
     help_page = en.page.context.new_page()
     help_page.goto(f"{stack.crm_url}/help/a/umbrella-lending?lang=en")
     assert help_page.locator("article h1").inner_text() == TITLE_EN

@@ -36,6 +36,8 @@ from crm_backend.knowledge.schemas import (
     SearchHitOut,
     StatsOut,
     StatusChange,
+    UnansweredIn,
+    UnansweredOut,
     VersionOut,
 )
 from crm_backend.knowledge.search import ANSWER_THRESHOLD
@@ -148,6 +150,29 @@ def stats(session: SessionDep, _supervisor: CurrentSupervisor) -> StatsOut:
     """Views, answers, helpful / not helpful per article; the top searches with no good answer; the questions whose
     answer did not help."""
     return StatsOut.model_validate(service.stats(session))
+
+
+@router.get("/unanswered", response_model=list[UnansweredOut])
+def list_unanswered(session: SessionDep, _supervisor: CurrentSupervisor) -> list[UnansweredOut]:
+    """Questions recorded as not answered by the knowledge base, newest first."""
+    return [UnansweredOut.model_validate(row) for row in service.repository.unanswered(session)]
+
+
+@router.post("/unanswered", status_code=201, response_model=UnansweredOut)
+def record_unanswered(body: UnansweredIn, session: SessionDep, supervisor: CurrentSupervisor) -> UnansweredOut:
+    """Record a question the knowledge base does not answer: the bot declines it, and questions close to it,
+    instead of answering with the nearest article (within a second on every CRM process)."""
+    row = service.record_unanswered(session, question=body.question, language=body.language,
+                                    author=supervisor.username)
+    session.commit()
+    return UnansweredOut.model_validate(row)
+
+
+@router.delete("/unanswered/{question_id}", status_code=204, responses=error_responses(404))
+def remove_unanswered(question_id: IdPath, session: SessionDep, _supervisor: CurrentSupervisor) -> Response:
+    service.remove_unanswered(session, question_id=question_id)
+    session.commit()
+    return Response(status_code=204)
 
 
 # ----------------------------------------------------------------------------- the bot (service token)

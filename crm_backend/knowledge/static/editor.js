@@ -14,7 +14,7 @@
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept-Language": zh ? "zh" : "en"},
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const data = response.headers.get("content-type", "").includes("json") ? await response.json() : null;
+    const data = (response.headers.get("content-type") || "").includes("json") ? await response.json() : null;
     if (!response.ok) {
       const error = new Error(data && data.error ? data.error.message : response.statusText);
       error.details = data && data.error ? data.error.details : null;
@@ -116,8 +116,34 @@
     say(zh ? "已加入问法，保存后生效" : "Added to the questions; save to apply");
   }
 
+  function button(testid, text, onClick) {
+    const b = document.createElement("button");
+    b.type = "button"; b.dataset.testid = testid; b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  // The bot declines a recorded question (and ones close to it) instead of answering with the nearest article,
+  // until an article is saved after it was recorded.
+  async function recordUnanswered(language, question) {
+    try {
+      await call("POST", "/unanswered", {language, question});
+      say(zh ? "已记录：机器人将不再用现有文章回答这个问题" : "Recorded: the bot no longer answers this with an existing article");
+      stats();
+    } catch (error) { say(error.message); }
+  }
+
+  async function removeUnanswered(id) {
+    try { await call("DELETE", `/unanswered/${id}`); stats(); } catch (error) { say(error.message); }
+  }
+
+  function notAnsweredButton(language, question) {
+    return button("kb-record-unanswered", zh ? "记为知识库不回答" : "Not answered here",
+                  () => recordUnanswered(language, question));
+  }
+
   async function stats() {
-    const data = await call("GET", "/stats");
+    const [data, recorded] = await Promise.all([call("GET", "/stats"), call("GET", "/unanswered")]);
     const rows = data.articles.slice(0, 30).map((a) => {
       const tr = document.createElement("tr");
       for (const value of [a.slug, a.views, a.answers, a.helpful, a.not_helpful]) {
@@ -129,21 +155,23 @@
     document.getElementById("kb-gaps").replaceChildren(...data.gaps.map((g) => {
       const li = document.createElement("li"); li.textContent = `${g.query} (${kefuLabel("lang", g.language)}) × ${g.count} `;
       // A gap is often an article customers word differently: one click lists their words as its question.
-      const add = document.createElement("button");
-      add.type = "button"; add.dataset.testid = "kb-gap-add";
-      add.textContent = zh ? "加为当前文章的问法" : "Add to this article's questions";
-      add.addEventListener("click", () => addQuestion(g.language, g.query));
-      li.appendChild(add); return li;
+      const add = button("kb-gap-add", zh ? "加为当前文章的问法" : "Add to this article's questions",
+                         () => addQuestion(g.language, g.query));
+      li.append(add, notAnsweredButton(g.language, g.query)); return li;
     }));
     // Customers said the answer did not help: the article usually lacks what was asked. Open it to add that.
     document.getElementById("kb-unhelpful").replaceChildren(...data.unhelpful.map((u) => {
       const li = document.createElement("li");
       li.textContent = `${u.query} (${kefuLabel("lang", u.language)}) → ${u.slug} × ${u.count} `;
-      const edit = document.createElement("button");
-      edit.type = "button"; edit.dataset.testid = "kb-unhelpful-open";
-      edit.textContent = zh ? "打开这篇文章" : "Open the article";
-      edit.addEventListener("click", async () => { await open(u.article_id); form.scrollIntoView(); });
-      li.appendChild(edit); return li;
+      const edit = button("kb-unhelpful-open", zh ? "打开这篇文章" : "Open the article",
+                          async () => { await open(u.article_id); form.scrollIntoView(); });
+      li.append(edit, notAnsweredButton(u.language, u.query)); return li;
+    }));
+    document.getElementById("kb-unanswered").replaceChildren(...recorded.slice(0, 50).map((r) => {
+      const li = document.createElement("li");
+      li.textContent = `${r.question} (${kefuLabel("lang", r.language)}) `;
+      li.appendChild(button("kb-unanswered-remove", zh ? "移除" : "Remove", () => removeUnanswered(r.id)));
+      return li;
     }));
   }
 

@@ -244,3 +244,56 @@ def test_console_editor_page_is_for_logged_in_supervisors(client: TestClient) ->
     assert page.status_code == 200 and 'data-testid="kb-form"' in page.text and "/help/static/editor.js" in page.text
     preview = client.post("/api/v1/knowledge/preview", json={"body": "# T\n<script>x</script>"})
     assert preview.json()["html"] == "<h1>T</h1>\n<p>&lt;script&gt;x&lt;/script&gt;</p>\n"
+
+
+def test_a_question_recorded_as_not_answered_is_declined_until_the_article_is_saved_again(
+        supervisor: TestClient, service_headers: dict[str, str]) -> None:
+    article = create(supervisor, status="published")
+    near_miss = {"question": "Can you gift wrap a parcel going abroad?", "language": "en", "conversation_id": "c5"}
+    assert supervisor.post("/api/v1/knowledge/answer", json=near_miss, headers=service_headers).json()["answered"]
+    recorded = supervisor.post("/api/v1/knowledge/unanswered",
+                               json={"question": "  Can you gift wrap a parcel   going abroad? ", "language": "en"})
+    assert recorded.status_code == 201 and recorded.json()["question"] == "Can you gift wrap a parcel going abroad?"
+    again = supervisor.post("/api/v1/knowledge/unanswered",
+                            json={"question": "Can you gift wrap a parcel going abroad?", "language": "en"})
+    assert again.json()["id"] == recorded.json()["id"]
+    assert [r["id"] for r in supervisor.get("/api/v1/knowledge/unanswered").json()] == [recorded.json()["id"]]
+    # Declined, and so is a close paraphrase; the article still answers what it does answer.
+    for question in (near_miss["question"], "can you gift-wrap a parcel that goes abroad"):
+        answer = supervisor.post("/api/v1/knowledge/answer", headers=service_headers,
+                                 json={"question": question, "language": "en"}).json()
+        assert answer["answered"] is False, question
+    plain = supervisor.post("/api/v1/knowledge/answer", headers=service_headers,
+                            json={"question": "Do you offer gift wrapping?", "language": "en"}).json()
+    assert plain["answered"] is True and plain["article"]["slug"] == "gift-wrapping"
+    # The supervisor adds the missing fact: the article answers the recorded question again.
+    edited = supervisor.put(f"/api/v1/knowledge/articles/{article['id']}", json=edit_body(
+        article, en_body="Yes, ¥10 per item, for parcels going abroad too.")).json()
+    assert edited["version"] == 2
+    answer = supervisor.post("/api/v1/knowledge/answer", json=near_miss, headers=service_headers).json()
+    assert answer["answered"] is True and answer["article"]["slug"] == "gift-wrapping"
+
+
+def test_recorded_questions_are_removed_and_validated(
+        supervisor: TestClient, service_headers: dict[str, str]) -> None:
+    create(supervisor, status="published")
+    question = {"question": "礼品包装能选颜色吗", "language": "zh"}
+    row = supervisor.post("/api/v1/knowledge/unanswered", json=question).json()
+    assert row["author"] == "supervisor" and row["language"] == "zh"
+    assert supervisor.post("/api/v1/knowledge/answer", headers=service_headers,
+                           json=question).json()["answered"] is False
+    assert supervisor.delete(f"/api/v1/knowledge/unanswered/{row['id']}").status_code == 204
+    assert supervisor.post("/api/v1/knowledge/answer", headers=service_headers, json=question).json()["answered"]
+    missing = supervisor.delete(f"/api/v1/knowledge/unanswered/{row['id']}", headers={"Accept-Language": "zh"})
+    assert missing.status_code == 404 and "未找到记录的问题" in missing.json()["error"]["message"]
+    for bad in ({"question": "   ", "language": "zh"}, {"question": "x" * 301, "language": "en"},
+                {"question": "ok?", "language": "fr"}):
+        assert supervisor.post("/api/v1/knowledge/unanswered", json=bad).status_code == 422, bad
+
+
+def test_recording_questions_needs_a_supervisor(client: TestClient) -> None:
+    assert client.get("/api/v1/knowledge/unanswered").status_code == 401
+    login(client, "agent1")
+    refused = client.post("/api/v1/knowledge/unanswered", headers={"Accept-Language": "zh"},
+                          json={"question": "礼品包装能选颜色吗", "language": "zh"})
+    assert refused.status_code == 403 and refused.json()["error"]["message"] == "仅限主管"

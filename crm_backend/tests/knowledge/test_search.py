@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from crm_backend.knowledge.evaluate import demo_index
-from crm_backend.knowledge.search import ANSWER_THRESHOLD, QUESTIONLESS_OFFSET, Doc, SearchIndex, embed_version
+from crm_backend.knowledge.evaluate import demo_index, demo_unanswered
+from crm_backend.knowledge.search import (
+    ANSWER_THRESHOLD,
+    QUESTIONLESS_OFFSET,
+    Doc,
+    SearchIndex,
+    embed_questions,
+    embed_version,
+)
 
 GIFT_WRAP = {
     "zh": ("可以提供礼品包装吗？", "可以。结算时勾选“礼品包装”，每件收费 10 元，包装内不含价格单。"),
@@ -14,13 +21,22 @@ GIFT_WRAP = {
 }
 
 
+def gift_wrapping(saved_at: float) -> list[Doc]:
+    return [Doc(10_000, "gift-wrapping", "general", language, title, body, ("礼品包装", "gift wrap"),
+                *embed_version(title, body, ["礼品包装", "gift wrap"]), saved_at=saved_at)
+            for language, (title, body) in GIFT_WRAP.items()]
+
+
 @pytest.fixture(scope="module")
-def mixed_index() -> SearchIndex:
-    demo = demo_index()
-    new = [Doc(10_000, "gift-wrapping", "general", language, title, body, ("礼品包装", "gift wrap"),
-               *embed_version(title, body, ["礼品包装", "gift wrap"]))
-           for language, (title, body) in GIFT_WRAP.items()]
-    return SearchIndex([*demo.docs, *new])
+def demo() -> SearchIndex:
+    """The demo articles (saved at 0) and the questions the demo records as not answered (recorded at 1)."""
+    return demo_index()
+
+
+@pytest.fixture(scope="module")
+def mixed_index(demo: SearchIndex) -> SearchIndex:
+    """… plus a supervisor's new article, saved after the questions were recorded."""
+    return SearchIndex([*demo.docs, *gift_wrapping(saved_at=2.0)], demo.unanswered)
 
 
 @pytest.mark.parametrize(("question", "language"), [("礼物可以帮忙包装吗", "zh"), ("能帮忙包装成礼物吗", "zh"),
@@ -70,3 +86,24 @@ def test_an_article_that_names_the_other_shop_still_answers(
         mixed_index: SearchIndex, question: str, language: str) -> None:
     top = mixed_index.search(question, language=language, limit=1)[0]
     assert top.slug == "shipping-delivery-time" and top.score >= ANSWER_THRESHOLD, f"{top.slug} {top.score}"
+
+
+def test_a_recorded_question_and_its_paraphrases_are_declined_but_the_article_keeps_its_own(demo: SearchIndex) -> None:
+    nothing_recorded = SearchIndex(demo.docs)
+    for question in ("发票能开成英文的吗", "发票可以开英文吗？"):
+        assert nothing_recorded.search(question, language="zh", limit=1)[0].score >= ANSWER_THRESHOLD
+        top = demo.search(question, language="zh", limit=1)[0]
+        assert top.score < ANSWER_THRESHOLD, f"{question!r} → {top.slug} {top.score}"
+    top = demo.search("电子发票在哪开", language="zh", limit=1)[0]
+    assert top.slug == "invoices-request" and top.score >= ANSWER_THRESHOLD
+
+
+def test_an_article_saved_after_the_question_was_recorded_answers_it(demo: SearchIndex) -> None:
+    recorded = "能帮忙包装成礼物吗，送人的"
+    assert ("zh", recorded) in [(language, q) for language, q in demo_unanswered()]
+    before = SearchIndex([*demo.docs, *gift_wrapping(saved_at=0.5)], demo.unanswered)
+    assert before.search(recorded, language="zh", limit=1)[0].score < ANSWER_THRESHOLD
+    after = SearchIndex([*demo.docs, *gift_wrapping(saved_at=2.0)],
+                        [(embed_questions([recorded]), 1.0)])
+    top = after.search(recorded, language="zh", limit=1)[0]
+    assert top.slug == "gift-wrapping" and top.score >= ANSWER_THRESHOLD
