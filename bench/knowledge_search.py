@@ -4,7 +4,8 @@
    e5 vectors) plus synthetic articles up to --articles (default 10,000; 2 language versions each). The
    synthetic ones recombine demo sentences with random words; their vectors are demo vectors plus noise,
    renormalised — embedding 20,000 versions for real takes ~30 min, and search cost does not depend on the
-   vector values. Real embedding throughput is measured separately on the demo versions.
+   vector values. Real embedding throughput is measured separately on the demo versions. 4,400 questions
+   recorded as not answered (the demo's 440 and noisy copies) are compared with every question searched.
 2. Full rebuild: `LiveIndex.get` on a cold index = read every published version with its stored vectors,
    tokenise (jieba/English) and build BM25 postings and the vector matrices.
 3. Search: --queries distinct questions (tuning questions × random suffixes, so the query-vector cache
@@ -23,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +39,14 @@ from sqlalchemy.orm import Session  # noqa: E402
 from crm_backend.cli import migrate  # noqa: E402
 from crm_backend.core.db import make_engine, utcnow  # noqa: E402
 from crm_backend.knowledge import live, search  # noqa: E402
-from crm_backend.knowledge.evaluate import demo_articles, read_questions  # noqa: E402
-from crm_backend.knowledge.models import Article, ArticleTranslation  # noqa: E402
+from crm_backend.knowledge.evaluate import demo_articles, demo_unanswered, read_questions  # noqa: E402
+from crm_backend.knowledge.models import Article, ArticleTranslation, UnansweredQuestion  # noqa: E402
 from crm_backend.knowledge.search import DIM, embed_questions, embed_version  # noqa: E402
 from testing.services import fresh_database_url  # noqa: E402
 
 TUNING = ROOT / "crm_backend" / "knowledge" / "tuning"
 EMBED_SAMPLE = 10  # articles whose versions are embedded for real to time embedding
+UNANSWERED_COPIES = 10
 WORDS_EN = "blue quick parcel garden silver window budget coffee winter market ticket ocean river music".split()
 WORDS_ZH = "蓝色 快速 包裹 花园 银色 窗户 预算 咖啡 冬天 市场 海洋 河流 音乐 城市 周末".split()
 
@@ -94,14 +97,26 @@ def load(url: str, count: int, rng: random.Random) -> dict[str, Any]:
             translation_rows.append({"article_id": number + 1, "language": lang, "title": title[:200], "body": body,
                                      "title_vector": title_vec, "body_vector": body_vec,
                                      "questions": list(questions), "questions_vector": questions_vec})
+    # Questions recorded as not answered, after the articles were saved: the demo's 440 and noisy copies of them,
+    # ten times as many (a shop with 10,000 articles records more), all compared with every question searched.
+    recorded = []
+    for copy in range(UNANSWERED_COPIES):
+        for language, question in demo_unanswered():
+            row = np.frombuffer(embed_questions([question]), dtype=np.float32)
+            if copy:
+                row = row + noise.normal(0.0, 0.02, row.shape).astype(np.float32)
+                row = row / np.linalg.norm(row)
+            recorded.append({"language": language, "question": f"{question} #{copy}", "author": "bench",
+                             "vector": row.astype(np.float32).tobytes(), "created_at": now + timedelta(seconds=1)})
     with Session(engine) as session:
         session.execute(insert(Article), article_rows)
         for start in range(0, len(translation_rows), 2000):
             session.execute(insert(ArticleTranslation), translation_rows[start:start + 2000])
+        session.execute(insert(UnansweredQuestion), recorded)
         session.commit()
     engine.dispose()
     return {"embed_ms_per_version": round(embed_seconds / len(sample) * 1000, 1), "demo_versions": versions,
-            "versions": len(translation_rows)}
+            "versions": len(translation_rows), "recorded_unanswered": len(recorded)}
 
 
 def build(url: str, *, count: int, rng: random.Random) -> tuple[Any, dict[str, Any]]:
