@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from crm_backend.cli import migrate  # noqa: E402
 from crm_backend.core.db import make_engine, utcnow  # noqa: E402
 from crm_backend.knowledge import live, search  # noqa: E402
-from crm_backend.knowledge.evaluate import demo_articles, demo_unanswered, read_questions  # noqa: E402
+from crm_backend.knowledge.evaluate import demo_articles, demo_unanswered, tsv_pairs  # noqa: E402
 from crm_backend.knowledge.models import Article, ArticleTranslation, UnansweredQuestion  # noqa: E402
 from crm_backend.knowledge.search import DIM, embed_questions, embed_version  # noqa: E402
 from testing.services import fresh_database_url  # noqa: E402
@@ -134,7 +134,7 @@ def build(url: str, *, count: int, rng: random.Random) -> tuple[Any, dict[str, A
 
 def time_searches(indexes: dict[str, Any], *, queries: int, rng: random.Random) -> dict[str, list[float]]:
     """Each question on every index in turn (A B, then B A), so load on the shared machine hits all alike."""
-    questions = [(q, lang) for lang in ("zh", "en") for q, _ in read_questions(TUNING / f"{lang}.tsv")]
+    questions = [(q, lang) for lang in ("zh", "en") for q, _ in tsv_pairs(TUNING / f"{lang}.tsv")]
     names = list(indexes)
     for built in indexes.values():
         built.search("warm up", language="en")

@@ -33,12 +33,7 @@ def demo_articles() -> list[ArticleData]:
 
 def demo_unanswered() -> list[tuple[str, str]]:
     """(language, question) of the questions the demo knowledge base records as not answered."""
-    rows = []
-    for line in (DEMO / "unanswered.tsv").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            language, _, question = line.partition("\t")
-            rows.append((language.strip(), question.strip()))
-    return rows
+    return tsv_pairs(DEMO / "unanswered.tsv")
 
 
 def demo_index() -> SearchIndex:
@@ -53,12 +48,13 @@ def demo_index() -> SearchIndex:
     return SearchIndex(docs, [(embed_questions([question]), 1.0) for _, question in demo_unanswered()])
 
 
-def read_questions(path: Path) -> list[tuple[str, str]]:
+def tsv_pairs(path: Path) -> list[tuple[str, str]]:
+    """The two tab-separated fields of each line (the second may be empty); blank and `#` lines skipped."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            question, _, slug = line.partition("\t")
-            rows.append((question.strip(), slug.strip()))
+            first, _, second = line.partition("\t")
+            rows.append((first.strip(), second.strip()))
     return rows
 
 
@@ -113,7 +109,7 @@ def main(argv: list[str]) -> int:
     passed = True
     figures = {}
     for language in ("zh", "en"):
-        result = evaluate(index, read_questions(folder / f"{language}.tsv"), language=language)
+        result = evaluate(index, tsv_pairs(folder / f"{language}.tsv"), language=language)
         print(f"{language}: top-1 {result.correct}/{result.answerable} = {result.top1:.1%}; "
               f"declined {result.declined}/{result.unanswerable} = {result.declined_share:.1%}")
         # The held-out set's misses stay unread, so nothing gets tuned on them.
